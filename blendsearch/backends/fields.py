@@ -1,0 +1,32 @@
+"""How a stored document maps onto the logical search fields every backend indexes."""
+
+from __future__ import annotations
+
+from blendsearch._types import AttributeValue
+from blendsearch.documents import StoredDocument
+
+__all__ = ["LEXICAL_FIELDS", "document_fields", "filter_fields"]
+
+#: Logical text fields, named in SearchSettings.text_fields / metadata_fields.
+LEXICAL_FIELDS = ("title", "description", "attributes", "colours", "tags", "generated")
+
+
+def document_fields(doc: StoredDocument) -> dict[str, str]:
+    """The text of each logical lexical field of a document."""
+    return {
+        "title": doc.title,
+        "description": doc.description,
+        "attributes": doc.attributes_text(),
+        "colours": " ".join(doc.enrichment.colours),
+        "tags": " ".join(doc.enrichment.tags),
+        "generated": doc.enrichment.description,
+    }
+
+
+def filter_fields(doc: StoredDocument) -> dict[str, AttributeValue | None]:
+    """The values filters test: attributes plus the generated multi-valued fields and the id."""
+    fields: dict[str, AttributeValue | None] = dict(doc.attributes)
+    fields.setdefault("colours", list(doc.enrichment.colours))
+    fields.setdefault("tags", list(doc.enrichment.tags))
+    fields.setdefault("id", doc.id)
+    return fields

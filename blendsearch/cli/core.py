@@ -1,0 +1,264 @@
+"""``ingest``, ``search``, ``stats`` and ``delete``: the main job."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from blendsearch.cli.options import (
+    config_option,
+    echo_json,
+    index_option,
+    json_option,
+    library_errors,
+    stored_or_default_config,
+)
+from blendsearch.config import CHANNELS
+from blendsearch.engine import Engine
+from blendsearch.filters import parse_filter
+from blendsearch.ingest.pipeline import IngestProgress
+from blendsearch.query.models import HybridQuery, SearchResult
+
+__all__ = ["commands"]
+
+
+def _progress_printer() -> object | None:
+    """A one-line progress bar with items/s on a terminal; nothing when stderr is not one."""
+    if not sys.stderr.isatty():
+        return None
+
+    def show(p: IngestProgress) -> None:
+        rate = p.read / p.elapsed_s if p.elapsed_s > 0 else 0.0
+        total = f"/{p.total}" if p.total else ""
+        width = 30
+        bar = ""
+        if p.total:
+            done = int(width * min(p.read / p.total, 1.0))
+            bar = "[" + "#" * done + "." * (width - done) + "] "
+        click.echo(
+            f"\r{bar}read {p.read}{total}  indexed {p.indexed}  rejected {p.rejected}  {rate:,.0f} items/s",
+            err=True,
+            nl=False,
+        )
+
+    return show
+
+
+@click.command()
+@click.argument("catalog", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@index_option
+@config_option
+@click.option(
+    "--model", help="Model: hub id, local folder, open_clip:NAME, or a trained blendsearch model folder."
+)
+@click.option("--backend", "backend_url", help="opensearch+http(s)://... or elasticsearch+http(s)://... URL.")
+@click.option(
+    "--rejects", type=click.Path(dir_okay=False, path_type=Path), help="Write rejected items here (JSONL)."
+)
+@click.option("--id-field", help="Catalogue column holding the id.")
+@click.option("--title-field", help="Catalogue column holding the title.")
+@click.option("--description-field", multiple=True, help="Description column(s).")
+@click.option("--image-field", help="Column holding image paths/URLs.")
+@click.option(
+    "--attribute", "attributes", multiple=True, help="Attribute column (repeatable; default: the rest)."
+)
+@click.option("--numeric", multiple=True, help="Attribute column read as a number (range filters).")
+@click.option("--image-root", help="Folder or .zip archive that relative image paths resolve against.")
+@click.option("--tag-field", multiple=True, help="Attribute whose values are the zero-shot tag vocabulary.")
+@click.option("--batch-size", type=int, help="Items per encoding batch.")
+@json_option
+def ingest(
+    catalog: Path,
+    index_dir: Path,
+    config_file: Path | None,
+    model: str | None,
+    backend_url: str | None,
+    rejects: Path | None,
+    id_field: str | None,
+    title_field: str | None,
+    description_field: tuple[str, ...],
+    image_field: str | None,
+    attributes: tuple[str, ...],
+    numeric: tuple[str, ...],
+    image_root: str | None,
+    tag_field: tuple[str, ...],
+    batch_size: int | None,
+    as_json: bool,
+) -> None:
+    """Ingest CATALOG (JSONL, CSV or Parquet) into the index; re-running skips unchanged items."""
+    with library_errors():
+        config = stored_or_default_config(index_dir, config_file)
+        fields = config.fields.model_copy(
+            update={
+                k: v
+                for k, v in {
+                    "id": id_field,
+                    "title": title_field,
+                    "description": list(description_field) or None,
+                    "image": image_field,
+                    "attributes": list(attributes) or None,
+                    "numeric": list(numeric) or None,
+                    "image_root": image_root,
+                }.items()
+                if v is not None
+            }
+        )
+        config = config.model_copy(update={"fields": fields})
+        if model is not None:
+            config.encoder.model = model
+        if backend_url is not None:
+            config.backend = backend_url
+        if tag_field:
+            config.enrichment.tag_fields = list(tag_field)
+        if batch_size is not None:
+            config.ingest.batch_size = batch_size
+            config.encoder.batch_size = batch_size
+        config = type(config).model_validate(config.model_dump())
+        with Engine.open(index_dir, config) as engine:
+            if model is not None and engine.encoder is None:
+                raise click.ClickException(f"model {model!r} could not be loaded: {engine.notices[-1]}")
+            summary = engine.ingest(catalog, rejects=rejects, progress=_progress_printer())
+    if sys.stderr.isatty():
+        click.echo(err=True)
+    if as_json:
+        echo_json(summary)
+        return
+    click.echo(
+        f"read {summary.read}, indexed {summary.indexed} "
+        f"({summary.written} written, {summary.unchanged} unchanged), rejected {summary.rejected} "
+        f"in {summary.seconds:.1f} s ({summary.items_per_second:,.0f} items/s)"
+    )
+    if summary.rejected and rejects:
+        click.echo(f"rejected items and reasons: {rejects}")
+    for notice in summary.notices:
+        click.echo(f"note: {notice}")
+
+
+def _parse_weights(pairs: tuple[str, ...]) -> dict[str, float] | None:
+    if not pairs:
+        return None
+    weights: dict[str, float] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or name not in CHANNELS:
+            raise click.BadParameter(f"{pair!r}: use CHANNEL=WEIGHT with CHANNEL in {', '.join(CHANNELS)}")
+        try:
+            weights[name] = float(value)
+        except ValueError as exc:
+            raise click.BadParameter(f"{pair!r}: weight must be a number") from exc
+    return weights
+
+
+def _print_result(result: SearchResult) -> None:
+    for notice in result.notices:
+        click.echo(f"note: {notice}")
+    if result.no_good_match:
+        click.echo("no good match: the best hit is below the probability threshold")
+    if not result.hits:
+        click.echo("no hits")
+    for rank, hit in enumerate(result.hits, start=1):
+        doc = hit.document
+        title = (doc.title if doc and doc.title else "") or " ".join(hit.colours + hit.tags) or "(no text)"
+        prob = f"  p={hit.probability:.2f}" if hit.probability is not None else ""
+        shares = "  ".join(
+            f"{name}={score.contribution:.3f}" for name, score in hit.channels.items() if score.contribution
+        )
+        click.echo(f"{rank:>3}. {hit.id:<12} {hit.score:.4f}{prob}  {title}")
+        if shares:
+            click.echo(f"     {shares}")
+
+
+@click.command()
+@click.argument("text", required=False)
+@index_option
+@click.option("--image", help="Query image (path or URL): image->image search, or blended with TEXT.")
+@click.option("--filter", "filters", multiple=True, help="key=value, key=v1,v2 or key>=number (repeatable).")
+@click.option("--k", default=10, show_default=True, type=int, help="Hits per page.")
+@click.option("--offset", default=0, show_default=True, type=int, help="Skip this many hits (pagination).")
+@click.option("--weight", "weights", multiple=True, help="CHANNEL=WEIGHT override (repeatable).")
+@click.option(
+    "--channel", "channels", multiple=True, type=click.Choice(CHANNELS), help="Run only these channels."
+)
+@click.option("--normalisation", type=click.Choice(["minmax", "zscore", "none"]))
+@click.option("--combination", type=click.Choice(["weighted_mean", "rrf"]))
+@click.option("--rrf-k", type=float)
+@click.option("--no-expand", is_flag=True, help="Search the words as typed (no synonyms, typo fixes).")
+@click.option("--min-probability", type=float, help="Drop hits below this calibrated probability.")
+@json_option
+def search(
+    text: str | None,
+    index_dir: Path,
+    image: str | None,
+    filters: tuple[str, ...],
+    k: int,
+    offset: int,
+    weights: tuple[str, ...],
+    channels: tuple[str, ...],
+    normalisation: str | None,
+    combination: str | None,
+    rrf_k: float | None,
+    no_expand: bool,
+    min_probability: float | None,
+    as_json: bool,
+) -> None:
+    """Hybrid search: TEXT and/or --image, with filters and per-query weights."""
+    if not (index_dir / "blendsearch.json").is_file():
+        raise click.ClickException(f"{index_dir} is not a blendsearch index (run `blendsearch ingest` first)")
+    with library_errors():
+        query = HybridQuery(
+            text=text,
+            image=image,
+            filters=[parse_filter(f) for f in filters],
+            k=k,
+            offset=offset,
+            weights=_parse_weights(weights),
+            channels=list(channels) or None,
+            normalisation=normalisation,
+            combination=combination,
+            rrf_k=rrf_k,
+            expand=False if no_expand else None,
+            min_probability=min_probability,
+        )
+        with Engine.open(index_dir) as engine:
+            result = engine.search(query)
+    if as_json:
+        echo_json(result.model_dump(mode="json"))
+    else:
+        _print_result(result)
+
+
+@click.command()
+@index_option
+@json_option
+def stats(index_dir: Path, as_json: bool) -> None:
+    """Documents, model and calibration of an index."""
+    if not (index_dir / "blendsearch.json").is_file():
+        raise click.ClickException(f"{index_dir} is not a blendsearch index")
+    with library_errors(), Engine.open(index_dir) as engine:
+        info = engine.stats()
+    if as_json:
+        echo_json(info)
+    else:
+        for key, value in info.model_dump().items():
+            click.echo(f"{key:>18}: {value}")
+
+
+@click.command()
+@click.argument("ids", nargs=-1, required=True)
+@index_option
+@json_option
+def delete(ids: tuple[str, ...], index_dir: Path, as_json: bool) -> None:
+    """Delete documents by id."""
+    if not (index_dir / "blendsearch.json").is_file():
+        raise click.ClickException(f"{index_dir} is not a blendsearch index")
+    with library_errors(), Engine.open(index_dir) as engine:
+        removed = engine.delete(ids)
+    if as_json:
+        echo_json({"requested": len(ids), "deleted": removed})
+    else:
+        click.echo(f"deleted {removed} of {len(ids)}")
+
+
+commands = [ingest, search, stats, delete]

@@ -1,0 +1,159 @@
+"""Hybrid query execution: plan per-channel requests, then fuse candidates with :mod:`blendsearch.scoring`.
+
+Split in two so tuning can run each query once (:func:`plan_requests` + ``backend.search``) and re-fuse
+many times offline (:func:`fuse_run`) with other weights, normalisations and combinations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from blendsearch.backends.base import (
+    ChannelRequest,
+    ChannelResult,
+    LexicalRequest,
+    QueryClause,
+    VectorRequest,
+)
+from blendsearch.config import CHANNELS, SearchSettings
+from blendsearch.encoders.base import l2_normalise
+from blendsearch.query.models import ChannelScore, Hit, HybridQuery
+from blendsearch.scoring import combine, normalise, ranks_descending
+
+__all__ = ["QueryRun", "effective_settings", "fuse_run", "plan_requests"]
+
+
+class QueryRun(BaseModel):
+    """A query's per-channel candidates before fusion, plus how they were obtained."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    query: HybridQuery
+    settings: SearchSettings
+    results: list[ChannelResult] = Field(default_factory=list)
+    clauses: list[QueryClause] = Field(default_factory=list)
+    notices: list[str] = Field(default_factory=list)
+    timings_ms: dict[str, float] = Field(default_factory=dict)
+
+
+def effective_settings(base: SearchSettings, query: HybridQuery) -> SearchSettings:
+    """The engine's settings with the query's own overrides applied (weights merge per channel)."""
+    update: dict[str, object] = {}
+    if query.weights is not None:
+        unknown = set(query.weights) - set(CHANNELS)
+        if unknown:
+            raise ValueError(f"unknown channels {sorted(unknown)}; valid: {', '.join(CHANNELS)}")
+        update["weights"] = {**base.weights, **query.weights}
+    for name in ("normalisation", "combination", "rrf_k", "candidates", "min_probability"):
+        value = getattr(query, name)
+        if value is not None:
+            update[name] = value
+    return base.model_copy(update=update)
+
+
+def plan_requests(
+    query: HybridQuery,
+    settings: SearchSettings,
+    clauses: Sequence[QueryClause],
+    text_vector: np.ndarray | None,
+    image_vector: np.ndarray | None,
+    vectors_available: bool,
+) -> list[ChannelRequest]:
+    """Build the channel requests a query needs.
+
+    Text queries run ``bm25`` and ``metadata``; with a model, the text vector searches image vectors
+    (text->image) and text vectors. An image query searches image vectors; text and image together search
+    image vectors with their normalised sum and text vectors with the text alone.
+    """
+    wanted = set(query.channels) if query.channels is not None else set(CHANNELS)
+    unknown = wanted - set(CHANNELS)
+    if unknown:
+        raise ValueError(f"unknown channels {sorted(unknown)}; valid: {', '.join(CHANNELS)}")
+    wanted = {c for c in wanted if settings.weights.get(c, 0.0) > 0 or query.channels is not None}
+    k = max(settings.candidates, query.offset + query.k)
+    requests: list[ChannelRequest] = []
+    if clauses:
+        if "bm25" in wanted:
+            requests.append(
+                LexicalRequest(
+                    channel="bm25",
+                    clauses=list(clauses),
+                    fields=settings.text_fields,
+                    filters=query.filters,
+                    k=k,
+                )
+            )
+        if "metadata" in wanted:
+            requests.append(
+                LexicalRequest(
+                    channel="metadata",
+                    clauses=list(clauses),
+                    fields=settings.metadata_fields,
+                    filters=query.filters,
+                    k=k,
+                )
+            )
+    if vectors_available:
+        if image_vector is not None and text_vector is not None:
+            image_side = l2_normalise(image_vector + text_vector)
+        else:
+            image_side = image_vector if image_vector is not None else text_vector
+        if image_side is not None and "vector_image" in wanted:
+            requests.append(
+                VectorRequest(
+                    channel="vector_image", field="image", vector=image_side, filters=query.filters, k=k
+                )
+            )
+        if text_vector is not None and "vector_text" in wanted:
+            requests.append(
+                VectorRequest(
+                    channel="vector_text", field="text", vector=text_vector, filters=query.filters, k=k
+                )
+            )
+    return requests
+
+
+def fuse_run(run: QueryRun, settings: SearchSettings | None = None) -> list[Hit]:
+    """Fuse a run's channel candidates into hits, best first (no pagination, no documents).
+
+    Every hit lists every channel that ran, with raw/normalised/rank left None where that channel did
+    not return it, and its contribution to the fused score.
+    """
+    settings = settings or run.settings
+    results = [r for r in run.results if r.ids]
+    order: dict[str, int] = {}
+    for result in results:
+        for id_ in result.ids:
+            order.setdefault(id_, len(order))
+    if not order:
+        return []
+    n, c = len(order), len(results)
+    raw = np.full((n, c), np.nan)
+    norm = np.full((n, c), np.nan)
+    rank = np.zeros((n, c))
+    for j, result in enumerate(results):
+        rows = np.fromiter((order[i] for i in result.ids), dtype=np.int64, count=len(result.ids))
+        scores = np.asarray(result.scores, dtype=np.float64)
+        raw[rows, j] = scores
+        norm[rows, j] = normalise(scores, settings.normalisation)
+        rank[rows, j] = ranks_descending(scores)
+    weights = np.array([settings.weights.get(r.channel, 0.0) for r in results])
+    fusion = combine(norm, rank, weights, settings.combination, settings.rrf_k)
+    ids = list(order)
+    ranked = sorted(range(n), key=lambda i: (-fusion.scores[i], i))
+    hits: list[Hit] = []
+    for i in ranked:
+        channels = {
+            result.channel: ChannelScore(
+                raw=None if np.isnan(raw[i, j]) else float(raw[i, j]),
+                normalised=None if np.isnan(norm[i, j]) else float(norm[i, j]),
+                rank=int(rank[i, j]) or None,
+                contribution=float(fusion.contributions[i, j]),
+            )
+            for j, result in enumerate(results)
+        }
+        hits.append(Hit(id=ids[i], score=float(fusion.scores[i]), channels=channels))
+    return hits

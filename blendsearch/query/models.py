@@ -1,0 +1,79 @@
+"""What a search takes (:class:`HybridQuery`) and returns (:class:`SearchResult` of :class:`Hit`)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from blendsearch.documents import Document
+from blendsearch.filters import Filter
+
+__all__ = ["ChannelScore", "Hit", "HybridQuery", "SearchResult"]
+
+
+class HybridQuery(BaseModel):
+    """A hybrid query. Unset options fall back to the engine's :class:`~blendsearch.config.SearchSettings`.
+
+    ``image`` accepts a path, URL, bytes or a PIL image (see ``blendsearch._types.ImageInput``).
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True, extra="forbid")
+
+    text: str | None = None
+    image: Any | None = None
+    filters: list[Filter] = Field(default_factory=list)
+    k: int = Field(default=10, ge=1, le=10_000)
+    offset: int = Field(default=0, ge=0)
+    weights: dict[str, float] | None = None
+    #: Run only these channels (default: every channel that applies to the query and index).
+    channels: list[str] | None = None
+    normalisation: Literal["minmax", "zscore", "none"] | None = None
+    combination: Literal["weighted_mean", "rrf"] | None = None
+    rrf_k: float | None = Field(default=None, ge=0)
+    candidates: int | None = Field(default=None, ge=1)
+    #: None: engine default; False: no expansion; or a dict of ExpansionSettings fields to override.
+    expand: bool | dict[str, Any] | None = None
+    min_probability: float | None = Field(default=None, ge=0.0, le=1.0)
+    with_documents: bool = True
+
+    @model_validator(mode="after")
+    def _needs_something(self) -> HybridQuery:
+        if not (self.text and self.text.strip()) and self.image is None:
+            raise ValueError("a query needs text, an image, or both")
+        return self
+
+
+class ChannelScore(BaseModel):
+    """One channel's view of one hit: its raw score, normalised score, rank and share of the fused score."""
+
+    raw: float | None = None
+    normalised: float | None = None
+    rank: int | None = None
+    contribution: float = 0.0
+
+
+class Hit(BaseModel):
+    """One result. ``channels`` covers every channel the query ran, also where this hit was not returned."""
+
+    id: str
+    score: float
+    probability: float | None = None
+    channels: dict[str, ChannelScore] = Field(default_factory=dict)
+    document: Document | None = None
+    colours: list[str] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=list)
+
+
+class SearchResult(BaseModel):
+    """Hits of one page plus how the query was run (expanded text, channels, notices)."""
+
+    hits: list[Hit]
+    total_candidates: int = 0
+    query_text: str | None = None
+    expanded: list[tuple[str, float]] = Field(default_factory=list)
+    channels: list[str] = Field(default_factory=list)
+    notices: list[str] = Field(default_factory=list)
+    #: True when calibrated probabilities exist and the best hit is below ``min_probability``.
+    no_good_match: bool = False
+    timings_ms: dict[str, float] = Field(default_factory=dict)

@@ -1,0 +1,23 @@
+"""Shared fixtures: an isolated blendsearch home, the shared fashion catalogue (skip where absent)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+FASHION_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "datasets" / "fashion-products"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Never read or write the user's real cache (trained models, downloaded images)."""
+    monkeypatch.setenv("BLENDSEARCH_HOME", str(tmp_path_factory.mktemp("blendsearch-home")))
+
+
+@pytest.fixture(scope="session")
+def fashion_dir() -> Path:
+    """The shared fashion catalogue; tests that need it skip with the reason where it is absent."""
+    if not (FASHION_DIR / "products.csv").is_file() or not (FASHION_DIR / "images.zip").is_file():
+        pytest.skip(f"shared fashion catalogue not found at {FASHION_DIR} (see README: Benchmarks)")
+    return FASHION_DIR

@@ -1,0 +1,132 @@
+"""The Engine end to end on the example shop: ingest, search, explain, filters, rejects, idempotency."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from blendsearch.backends.memory import MemoryBackend
+from blendsearch.config import EngineConfig, FieldMapping
+from blendsearch.encoders.fake import HashEncoder
+from blendsearch.engine import Engine
+from blendsearch.filters import RangeFilter, TermFilter
+from blendsearch.query.models import HybridQuery
+
+SHOP = Path(__file__).resolve().parents[1] / "examples" / "shop"
+
+
+def _config() -> EngineConfig:
+    return EngineConfig(fields=FieldMapping(numeric=["price"]))
+
+
+@pytest.fixture()
+def shop(tmp_path: Path) -> Path:
+    target = tmp_path / "shop"
+    shutil.copytree(SHOP, target)
+    return target
+
+
+def test_ingest_and_lexical_search_without_model(tmp_path: Path, shop: Path) -> None:
+    with Engine.open(tmp_path / "idx", _config(), backend=MemoryBackend()) as engine:
+        summary = engine.ingest(shop / "catalog.jsonl")
+        assert (summary.read, summary.indexed, summary.rejected) == (24, 24, 0)
+        result = engine.search("red dress")
+        assert result.hits[0].id == "p009"  # "Wrap midi dress", colour Red
+        assert result.channels == ["bm25", "metadata"]
+        assert any("no model configured" in n for n in result.notices)
+        top = result.hits[0]
+        assert top.document is not None and top.document.title == "Wrap midi dress"
+        assert top.channels["bm25"].raw is not None and top.channels["bm25"].rank == 1
+        assert sum(c.contribution for c in top.channels.values()) == pytest.approx(top.score)
+
+
+def test_image_only_item_found_by_generated_colour(tmp_path: Path, shop: Path) -> None:
+    with Engine.open(tmp_path / "idx", _config(), backend=MemoryBackend()) as engine:
+        engine.ingest(shop / "catalog.jsonl")
+        hits = engine.search(HybridQuery(text="yellow", k=5)).hits
+        ids = [h.id for h in hits]
+        assert "p023" in ids  # image-only yellow shoe: no title, colour generated from the photo
+        p023 = next(h for h in hits if h.id == "p023")
+        assert "Yellow" in p023.colours
+        assert p023.channels["metadata"].raw is not None
+
+
+def test_filters_and_pagination(tmp_path: Path, shop: Path) -> None:
+    with Engine.open(tmp_path / "idx", _config(), backend=MemoryBackend()) as engine:
+        engine.ingest(shop / "catalog.jsonl")
+        query = HybridQuery(
+            text="sneakers shoes",
+            filters=[TermFilter(field="gender", value="women"), RangeFilter(field="price", lt=60)],
+            k=10,
+        )
+        hits = engine.search(query).hits
+        assert hits and all(h.document.attributes["gender"] == "Women" for h in hits)
+        assert all(h.document.attributes["price"] < 60 for h in hits)
+        everything = engine.search(HybridQuery(text="shoes", k=4)).hits
+        second_page = engine.search(HybridQuery(text="shoes", k=2, offset=2)).hits
+        assert [h.id for h in second_page] == [h.id for h in everything[2:4]]
+
+
+def test_reingest_is_idempotent_and_delete_works(tmp_path: Path, shop: Path) -> None:
+    backend = MemoryBackend()
+    with Engine.open(tmp_path / "idx", _config(), encoder=HashEncoder(dim=32), backend=backend) as engine:
+        first = engine.ingest(shop / "catalog.jsonl")
+        again = engine.ingest(shop / "catalog.jsonl")
+        assert first.written == 24
+        assert (again.read, again.indexed, again.written, again.unchanged) == (24, 24, 0, 24)
+        assert engine.delete(["p001", "nope"]) == 1
+        assert backend.count() == 23
+
+
+def test_vectors_image_query_finds_the_same_picture(tmp_path: Path, shop: Path) -> None:
+    with Engine.open(
+        tmp_path / "idx", _config(), encoder=HashEncoder(dim=32), backend=MemoryBackend()
+    ) as engine:
+        engine.ingest(shop / "catalog.jsonl")
+        result = engine.search(HybridQuery(image=str(shop / "images" / "p010.png"), k=3))
+        assert result.channels == ["vector_image"]
+        assert result.hits[0].id == "p010"
+        assert result.hits[0].channels["vector_image"].raw == pytest.approx(1.0, abs=1e-5)
+        text = engine.search("satin gown")
+        assert set(text.channels) == {"bm25", "metadata", "vector_image", "vector_text"}
+        assert text.hits[0].id == "p010"
+
+
+def test_model_change_turns_vectors_off_until_reingest(tmp_path: Path, shop: Path) -> None:
+    backend = MemoryBackend()
+    with Engine.open(tmp_path / "idx", _config(), encoder=HashEncoder(dim=32), backend=backend) as engine:
+        engine.ingest(shop / "catalog.jsonl")
+    with Engine.open(tmp_path / "idx", encoder=HashEncoder(dim=16), backend=backend) as engine:
+        result = engine.search("red dress")
+        assert "vector_image" not in result.channels
+        assert any("re-ingested" in n for n in result.notices)
+
+
+def test_bad_items_are_rejected_with_reasons(tmp_path: Path, shop: Path) -> None:
+    (shop / "images" / "corrupt.png").write_bytes(b"not an image at all")
+    rows = [
+        {"id": "ok1", "title": "Plain tee", "image": "images/p001.png"},
+        {"title": "no id here", "image": "images/p002.png"},
+        {"id": "bad-img", "title": "Corrupt", "image": "images/corrupt.png"},
+        {"id": "gone", "title": "Missing file", "image": "images/nope.png"},
+        {"id": "typed", "title": {"not": "text"}},
+        {"id": "ok1", "title": "Duplicate id"},
+    ]
+    catalog = shop / "bad.jsonl"
+    catalog.write_text("\n".join(json.dumps(r) for r in rows) + "\n{broken json\n")
+    rejects = tmp_path / "rejects.jsonl"
+    with Engine.open(tmp_path / "idx", _config(), backend=MemoryBackend()) as engine:
+        summary = engine.ingest(catalog, rejects=rejects)
+    assert summary.read == 7
+    assert summary.read == summary.indexed + summary.rejected
+    assert summary.indexed == 1
+    lines = [json.loads(line) for line in rejects.read_text().splitlines()]
+    assert len(lines) == summary.rejected == 6
+    reasons = " | ".join(line["reason"] for line in lines)
+    for needle in ("id", "duplicate", "title"):
+        assert needle in reasons
+    assert {line["stage"] for line in lines} >= {"read", "image"}
+    assert all(line["raw"] or line["stage"] == "read" for line in lines)

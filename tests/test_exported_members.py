@@ -1,0 +1,32 @@
+"""The package root exports exactly the curated public API, sorted, and importing it stays light."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import blendsearch
+
+
+def test_all_is_sorted_and_complete() -> None:
+    exported = [name for name in dir(blendsearch) if not name.startswith("_")]
+    public_modules = {
+        "backends", "config", "documents", "encoders", "engine", "exceptions", "filters", "ingest", "query",
+        "scoring", "text", "enrichment", "expansion", "calibration",
+    }  # fmt: skip
+    assert blendsearch.__all__ == sorted(blendsearch.__all__)
+    for name in blendsearch.__all__:
+        assert hasattr(blendsearch, name), name
+    leaked = set(exported) - set(blendsearch.__all__) - public_modules
+    assert not leaked, f"names exported by accident: {sorted(leaked)}"
+
+
+def test_import_loads_no_torch_and_no_clients() -> None:
+    code = (
+        "import sys, blendsearch, blendsearch.cli; "
+        "names = ('torch', 'transformers', 'faiss', 'opensearchpy', 'elasticsearch'); "
+        "heavy = [m for m in names if m in sys.modules]; "
+        "print(','.join(heavy))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
