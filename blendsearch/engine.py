@@ -179,7 +179,10 @@ class Engine:
 
     def _vectors_usable(self) -> bool:
         encoder = self.encoder
-        if encoder is None or not self.backend.supports_vectors:
+        if encoder is None:
+            return False
+        if not self.backend.supports_vectors:
+            self._notice(f"{type(self.backend).__name__} serves no k-NN here: searching without vectors")
             return False
         stored = self._info.model_fingerprint
         if stored is not None and stored != encoder.fingerprint:
@@ -233,7 +236,7 @@ class Engine:
             self._info.dim = encoder.dim
             self._write_info()
         summary.notices = list(self._notices)
-        self._vocabulary = None
+        self._forget_vocabulary()
         return summary
 
     def _tag_vocabulary(self, source: PathInput | Iterable[Document]) -> list[str]:
@@ -260,8 +263,13 @@ class Engine:
         """Delete documents by id; returns how many existed."""
         removed = self.backend.delete(list(ids))
         self.backend.flush()
-        self._vocabulary = None
+        self._forget_vocabulary()
         return removed
+
+    def _forget_vocabulary(self) -> None:
+        """After a write: the vocabulary (and the expander built on it) must be read again."""
+        self._vocabulary = None
+        self._expander = None
 
     # -- reading -----------------------------------------------------------------------------------------
     def vocabulary(self) -> dict[str, int]:
@@ -361,7 +369,8 @@ class Engine:
         run.timings_ms["fuse"] = (time.perf_counter() - started) * 1000
         calibration = self.calibration
         if calibration is not None and hits:
-            for hit, p in zip(hits, calibration.probabilities(hits), strict=True):
+            modality = "+".join(m for m, given in (("text", query.text), ("image", query.image)) if given)
+            for hit, p in zip(hits, calibration.probabilities(hits, query_modality=modality), strict=True):
                 hit.probability = p
         threshold = run.settings.min_probability
         no_good_match = False

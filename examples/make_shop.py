@@ -1,6 +1,6 @@
 """Regenerate the example shop: simple product drawings on a white studio background (CC0, made here).
 
-    python examples/make_shop.py
+python examples/make_shop.py
 """
 
 from __future__ import annotations
@@ -13,7 +13,18 @@ from PIL import Image, ImageDraw
 HERE = Path(__file__).parent / "shop"
 
 SHAPES = {
-    "tshirt": [(14, 10), (26, 6), (38, 6), (50, 10), (58, 22), (48, 26), (46, 58), (18, 58), (16, 26), (6, 22)],
+    "tshirt": [
+        (14, 10),
+        (26, 6),
+        (38, 6),
+        (50, 10),
+        (58, 22),
+        (48, 26),
+        (46, 58),
+        (18, 58),
+        (16, 26),
+        (6, 22),
+    ],
     "trousers": [(18, 6), (46, 6), (50, 58), (36, 58), (32, 24), (28, 58), (14, 58)],
     "dress": [(24, 6), (40, 6), (42, 22), (54, 58), (10, 58), (22, 22)],
     "shoe": [(6, 40), (30, 36), (40, 26), (52, 28), (58, 44), (58, 52), (6, 52)],
@@ -59,7 +70,14 @@ PRODUCTS = [
     ("shoe", "Yellow", "Women", None),
     ("bag", "Red", "Women", None),
 ]
-KIND = {"tshirt": "Tshirts", "trousers": "Trousers", "dress": "Dresses", "shoe": "Shoes", "bag": "Bags", "cap": "Caps"}
+KIND = {
+    "tshirt": "Tshirts",
+    "trousers": "Trousers",
+    "dress": "Dresses",
+    "shoe": "Shoes",
+    "bag": "Bags",
+    "cap": "Caps",
+}
 
 
 def draw(shape: str, colour: tuple[int, int, int]) -> Image.Image:
@@ -79,7 +97,8 @@ def main() -> None:
             row.update({"title": title, "gender": gender, "articleType": KIND[shape], "colour": colour})
         lines.append(json.dumps(row))
     (HERE / "catalog.jsonl").write_text("\n".join(lines) + "\n")
-    (HERE / "LICENSE").write_text("The example images and catalogue were drawn by blendsearch's make_shop.py: CC0.\n")
+    notice = "The example images and catalogue were drawn by blendsearch's make_shop.py: CC0.\n"
+    (HERE / "LICENSE").write_text(notice)
 
 
 if __name__ == "__main__":

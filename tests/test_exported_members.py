@@ -12,7 +12,7 @@ def test_all_is_sorted_and_complete() -> None:
     exported = [name for name in dir(blendsearch) if not name.startswith("_")]
     public_modules = {
         "backends", "config", "documents", "encoders", "engine", "exceptions", "filters", "ingest", "query",
-        "scoring", "text", "enrichment", "expansion", "calibration",
+        "scoring", "text", "enrichment", "expansion", "calibration", "mappings", "cli", "debug", "eval",
     }  # fmt: skip
     assert blendsearch.__all__ == sorted(blendsearch.__all__)
     for name in blendsearch.__all__:

@@ -11,7 +11,15 @@ __all__ = ["main"]
 #: Modules under blendsearch.cli that each define ``commands: list[click.Command]``.
 COMMAND_MODULES = (
     # -- command modules (one line each) --
+    "train",
+    "evaluate",
+    "tune",
+    "bench",
     "core",
+    "expand",
+    "calibrate",
+    "debug",
+    "mappings",
 )
 
 

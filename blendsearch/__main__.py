@@ -1,0 +1,5 @@
+"""``python -m blendsearch`` runs the CLI."""
+
+from blendsearch.cli import main
+
+main()

@@ -1,0 +1,524 @@
+"""What the OpenSearch and Elasticsearch backends share: query bodies, filter translation and the backend.
+
+The two clusters speak the same DSL except for k-NN (OpenSearch: a ``knn`` query clause; Elasticsearch:
+a top-level ``knn`` section) and how a vector score maps back to a cosine. :class:`RemoteBackend`
+implements every :class:`~blendsearch.backends.base.Backend` method once; the subclasses in
+``opensearch.py`` and ``elasticsearch.py`` supply the client, the mapping, the k-NN body and the score
+conversion through a handful of hooks.
+
+Semantics follow :class:`~blendsearch.backends.memory.MemoryBackend`:
+
+- lexical: per clause a ``multi_match`` of type ``most_fields`` (the sum of per-field BM25, field
+  boosts as ``title^2``) with the clause weight as ``boost``, summed in a ``bool.should``; ties break on
+  the id like MemoryBackend's sort;
+- filters: :func:`blendsearch.filters.matches` over the ``kw``/``num``/``val`` fields of
+  :mod:`blendsearch.mappings.layout`;
+- vector scores come back as cosines; nothing is fused here (fusion is :mod:`blendsearch.scoring`'s).
+"""
+
+from __future__ import annotations
+
+import abc
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from blendsearch.backends.base import (
+    Backend,
+    ChannelRequest,
+    ChannelResult,
+    LexicalRequest,
+    UpsertResult,
+    VectorRequest,
+)
+from blendsearch.backends.bulk import BulkOutcome, BulkSettings, bulk_write, error_reason
+from blendsearch.documents import StoredDocument
+from blendsearch.exceptions import (
+    BackendConnectionError,
+    BackendError,
+    BlendsearchError,
+    MissingDependencyError,
+    RetryableBackendError,
+)
+from blendsearch.filters import RangeFilter, TermFilter, TermsFilter
+from blendsearch.mappings.layout import (
+    DOC_FIELD,
+    KEYWORD_PREFIX,
+    NUMBER_PREFIX,
+    VALUE_PREFIX,
+    VECTOR_FIELDS,
+    field_key,
+    from_source,
+    to_source,
+)
+from blendsearch.mappings.settings import MappingSettings
+from blendsearch.text import stem, words
+
+__all__ = [
+    "ClientDialect",
+    "RemoteBackend",
+    "call_client",
+    "dialect_for_client",
+    "load_dialect",
+    "filter_clauses",
+    "lexical_query",
+    "lexical_search_body",
+    "query_text",
+    "versioned_index_name",
+]
+
+_RETRY_STATUSES = (429, 502, 503, 504)
+_GET_CHUNK = 1000
+
+
+def query_text(text: str) -> str:
+    """A clause's words, folded, with repeated stems dropped.
+
+    MemoryBackend scores each distinct term of a clause once (``set(analyze(text))``); Lucene would score
+    "shoe shoes" twice, so the duplicate is removed before sending.
+    """
+    seen: set[str] = set()
+    kept: list[str] = []
+    for word in words(text):
+        key = stem(word)
+        if key not in seen:
+            seen.add(key)
+            kept.append(word)
+    return " ".join(kept)
+
+
+def _term_clause(field_name: str, values: Sequence[str | int | float | bool]) -> dict[str, Any]:
+    """Equality as blendsearch.filters._equal: text compares casefolded, numbers/booleans by value."""
+    key = field_key(field_name)
+    texts = sorted({str(v).casefold() for v in values})
+    numbers = sorted({float(v) for v in values if not isinstance(v, str)})
+    text_clause = (
+        {"term": {f"{KEYWORD_PREFIX}.{key}": texts[0]}}
+        if len(texts) == 1
+        else {"terms": {f"{KEYWORD_PREFIX}.{key}": texts}}
+    )
+    if not numbers:
+        return text_clause
+    number_clause = (
+        {"term": {f"{VALUE_PREFIX}.{key}": numbers[0]}}
+        if len(numbers) == 1
+        else {"terms": {f"{VALUE_PREFIX}.{key}": numbers}}
+    )
+    return {"bool": {"should": [text_clause, number_clause], "minimum_should_match": 1}}
+
+
+def filter_clauses(filters: Sequence[TermFilter | TermsFilter | RangeFilter]) -> list[dict[str, Any]]:
+    """Filters as ``bool.filter`` clauses (all must hold), matching :func:`blendsearch.filters.matches`."""
+    clauses: list[dict[str, Any]] = []
+    for flt in filters:
+        if isinstance(flt, TermFilter):
+            clauses.append(_term_clause(flt.field, [flt.value]))
+        elif isinstance(flt, TermsFilter):
+            clauses.append(_term_clause(flt.field, flt.values))
+        else:
+            target = f"{NUMBER_PREFIX}.{field_key(flt.field)}"
+            bounds = {
+                k: v for k, v in flt.model_dump(include={"gte", "gt", "lte", "lt"}).items() if v is not None
+            }
+            clauses.append({"range": {target: bounds}} if bounds else {"exists": {"field": target}})
+    return clauses
+
+
+def lexical_query(request: LexicalRequest) -> dict[str, Any] | None:
+    """The BM25 query of a lexical request; None when no clause has a searchable word."""
+    fields = [f"{name}^{boost:g}" for name, boost in request.fields.items()]
+    should = []
+    for clause in request.clauses:
+        text = query_text(clause.text)
+        if text and fields:
+            should.append(
+                {
+                    "multi_match": {
+                        "query": text,
+                        "fields": fields,
+                        "type": "most_fields",
+                        "boost": clause.weight,
+                    }
+                }
+            )
+    if not should:
+        return None
+    query: dict[str, Any] = {"should": should, "minimum_should_match": 1}
+    if request.filters:
+        query["filter"] = filter_clauses(request.filters)
+    return {"bool": query}
+
+
+def lexical_search_body(request: LexicalRequest, query: dict[str, Any]) -> dict[str, Any]:
+    """A search body for one lexical channel: ids and scores only, best first, ties by id."""
+    return {
+        "size": request.k,
+        "_source": False,
+        "track_scores": True,
+        "sort": [{"_score": {"order": "desc"}}, {"id": {"order": "asc"}}],
+        "query": query,
+    }
+
+
+def versioned_index_name(alias: str, version: int) -> str:
+    """The concrete index behind an alias: ``products`` -> ``products-v1``; migrations bump the version."""
+    return f"{alias}-v{version}"
+
+
+@dataclass(frozen=True)
+class ClientDialect:
+    """A client library's helpers and exception classes, so error handling is written once."""
+
+    name: str
+    #: The client's helpers module (streaming_bulk, parallel_bulk, scan).
+    helpers: Any
+    connection_errors: tuple[type[BaseException], ...]
+    timeout_errors: tuple[type[BaseException], ...]
+    api_errors: tuple[type[BaseException], ...]
+
+    def status(self, exc: BaseException) -> int | None:
+        status = getattr(exc, "status_code", None)
+        if status is None and getattr(exc, "meta", None) is not None:
+            status = getattr(exc.meta, "status", None)
+        return status if isinstance(status, int) else None
+
+    def is_retryable(self, exc: BaseException) -> bool:
+        if isinstance(exc, self.timeout_errors + self.connection_errors):
+            return True
+        return self.status(exc) in _RETRY_STATUSES
+
+    def translate(self, exc: BaseException, what: str) -> BlendsearchError:
+        """The blendsearch error for a client exception (raise it ``from exc``)."""
+        message = f"{self.name} {what} failed: {exc}"
+        if isinstance(exc, self.timeout_errors) or self.status(exc) in _RETRY_STATUSES:
+            return RetryableBackendError(message)
+        if isinstance(exc, self.connection_errors):
+            return BackendConnectionError(message)
+        return BackendError(message)
+
+
+def load_dialect(product: str) -> ClientDialect:
+    """The dialect of ``opensearch`` (opensearch-py) or ``elasticsearch`` (elasticsearch-py 8)."""
+    try:
+        if product == "opensearch":
+            from opensearchpy import exceptions, helpers
+
+            return ClientDialect(
+                name="OpenSearch",
+                helpers=helpers,
+                connection_errors=(exceptions.ConnectionError,),
+                timeout_errors=(exceptions.ConnectionTimeout,),
+                api_errors=(exceptions.TransportError,),
+            )
+        if product == "elasticsearch":
+            import elastic_transport
+            from elasticsearch import ApiError, helpers
+
+            return ClientDialect(
+                name="Elasticsearch",
+                helpers=helpers,
+                connection_errors=(elastic_transport.ConnectionError,),
+                timeout_errors=(elastic_transport.ConnectionTimeout,),
+                api_errors=(ApiError, elastic_transport.TransportError),
+            )
+    except ImportError as exc:  # pragma: no cover - both are declared dependencies
+        package = "opensearch-py" if product == "opensearch" else "elasticsearch"
+        raise MissingDependencyError(package, purpose=f"the {product} backend") from exc
+    raise ValueError(f"unknown product {product!r}; valid: opensearch, elasticsearch")
+
+
+def dialect_for_client(client: Any) -> ClientDialect:
+    """The dialect of a client object, from the library it comes from."""
+    module = type(client).__module__
+    return load_dialect("elasticsearch" if module.startswith("elasticsearch") else "opensearch")
+
+
+def call_client(dialect: ClientDialect, what: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Call a client method, returning plain data and raising blendsearch errors for the client's own."""
+    try:
+        return _body(fn(*args, **kwargs))
+    except BlendsearchError:
+        raise
+    except Exception as exc:
+        if isinstance(exc, dialect.api_errors + dialect.connection_errors + dialect.timeout_errors):
+            raise dialect.translate(exc, what) from exc
+        raise
+
+
+def _body(response: Any) -> Any:
+    """A response as plain data (elasticsearch-py 8 wraps bodies in ObjectApiResponse)."""
+    return getattr(response, "body", response)
+
+
+def _response_error(response: dict[str, Any]) -> str:
+    error = response.get("error")
+    return error_reason(error) if error is not None else f"status {response.get('status')}"
+
+
+class RemoteBackend(Backend, abc.ABC):
+    """A Backend on an OpenSearch or Elasticsearch index (or alias).
+
+    ``index`` is the name blendsearch reads and writes. Where it does not exist yet, the first write
+    creates ``<index>-v1`` with the blendsearch mapping and points the alias ``<index>`` at it, so
+    :func:`blendsearch.backends.migrate.migrate` can later swap in a re-built index without downtime
+    (``use_alias=False`` creates a plain index instead). ``supports_vectors`` None probes the server.
+    """
+
+    #: Product name in messages.
+    product = "cluster"
+
+    def __init__(
+        self,
+        client: Any,
+        index: str,
+        *,
+        mapping: MappingSettings | None = None,
+        bulk: BulkSettings | None = None,
+        supports_vectors: bool | None = None,
+        use_alias: bool = True,
+        create: bool = True,
+        sleep: Callable[[float], None] | None = None,
+    ) -> None:
+        self.client = client
+        self.index = index
+        self.mapping = mapping or MappingSettings()
+        self.bulk_settings = bulk or BulkSettings()
+        self.use_alias = use_alias
+        self.create = create
+        self._vectors = supports_vectors
+        self._exists: bool | None = None
+        self._vocabulary: dict[str, int] | None = None
+        self._sleep = sleep
+        self._dialect_cache: ClientDialect | None = None
+
+    # -- hooks -------------------------------------------------------------------------------------
+    @abc.abstractmethod
+    def _load_dialect(self) -> ClientDialect:
+        """The client library's helpers and exceptions (imported lazily)."""
+
+    @abc.abstractmethod
+    def index_body(self, settings: MappingSettings) -> dict[str, Any]:
+        """The ``PUT /<index>`` body for these settings."""
+
+    @abc.abstractmethod
+    def vector_search_body(self, request: VectorRequest) -> dict[str, Any]:
+        """A search body answering one k-NN request."""
+
+    @abc.abstractmethod
+    def score_to_cosine(self, score: float) -> float:
+        """A k-NN hit's ``_score`` back to the cosine (= dot product of unit vectors)."""
+
+    @abc.abstractmethod
+    def _probe_vectors(self) -> bool:
+        """Whether the server answers k-NN requests."""
+
+    # -- plumbing ----------------------------------------------------------------------------------
+    @property
+    def dialect(self) -> ClientDialect:
+        if self._dialect_cache is None:
+            self._dialect_cache = self._load_dialect()
+        return self._dialect_cache
+
+    @property
+    def supports_vectors(self) -> bool:  # type: ignore[override]
+        if self._vectors is None:
+            self._vectors = self._probe_vectors()
+        return self._vectors
+
+    def _call(self, what: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        return call_client(self.dialect, what, fn, *args, **kwargs)
+
+    def _is_missing(self, exc: BaseException) -> bool:
+        return self.dialect.status(exc) == 404
+
+    def exists(self) -> bool:
+        """Whether the index (or alias) exists; cached once true."""
+        if not self._exists:
+            self._exists = bool(self._call("index check", self.client.indices.exists, index=self.index))
+        return bool(self._exists)
+
+    def ensure_index(self, dim: int | None = None, text_dim: int | None = None) -> None:
+        """Create the index (behind its alias) with the blendsearch mapping unless it exists."""
+        if self.exists():
+            return
+        if not self.create:
+            raise BackendError(f"{self.product} index {self.index!r} does not exist and create=False")
+        settings = self.mapping
+        if settings.dim is None and dim is not None:
+            settings = settings.model_copy(
+                update={"dim": dim, "text_dim": text_dim if text_dim != dim else None}
+            )
+        body = self.index_body(settings)
+        if self.use_alias:
+            body = {**body, "aliases": {self.index: {"is_write_index": True}}}
+            name = versioned_index_name(self.index, 1)
+        else:
+            name = self.index
+        self._call("index creation", self.client.indices.create, index=name, body=body)
+        self._exists = True
+
+    # -- writing -----------------------------------------------------------------------------------
+    def _bulk(self, actions: list[dict[str, Any]]) -> list[BulkOutcome]:
+        kwargs: dict[str, Any] = {}
+        if self._sleep is not None:
+            kwargs["sleep"] = self._sleep
+        try:
+            return bulk_write(
+                self.client,
+                actions,
+                helpers=self.dialect.helpers,
+                settings=self.bulk_settings,
+                is_retryable=self.dialect.is_retryable,
+                **kwargs,
+            )
+        except BlendsearchError:
+            raise
+        except Exception as exc:
+            raise self.dialect.translate(exc, "bulk write") from exc
+
+    def upsert(self, documents: Sequence[StoredDocument]) -> list[UpsertResult]:
+        if not documents:
+            return []
+        image = next((d.image_vector for d in documents if d.image_vector is not None), None)
+        text = next((d.text_vector for d in documents if d.text_vector is not None), None)
+        dim = len(image) if image is not None else (len(text) if text is not None else None)
+        self.ensure_index(dim, len(text) if text is not None else None)
+        results: list[UpsertResult | None] = [None] * len(documents)
+        actions: list[dict[str, Any]] = []
+        positions: list[int] = []
+        for position, doc in enumerate(documents):
+            try:
+                source = to_source(doc)
+            except (TypeError, ValueError) as exc:
+                results[position] = UpsertResult(id=doc.id, ok=False, error=f"cannot serialise: {exc}")
+                continue
+            actions.append({"_op_type": "index", "_index": self.index, "_id": doc.id, "_source": source})
+            positions.append(position)
+        for position, outcome in zip(positions, self._bulk(actions), strict=True):
+            results[position] = UpsertResult(id=outcome.id, ok=outcome.ok, error=outcome.error)
+        self._vocabulary = None
+        return [r for r in results if r is not None]
+
+    def delete(self, ids: Iterable[str]) -> int:
+        actions = [{"_op_type": "delete", "_index": self.index, "_id": i} for i in dict.fromkeys(ids)]
+        if not actions or not self.exists():
+            return 0
+        outcomes = self._bulk(actions)
+        failed = [o for o in outcomes if not o.ok and o.status != 404]
+        if failed:
+            raise BackendError(f"{self.product} delete failed for {failed[0].id!r}: {failed[0].error}")
+        self._vocabulary = None
+        return sum(1 for o in outcomes if o.result == "deleted")
+
+    def flush(self) -> None:
+        if self.exists():
+            self._call("refresh", self.client.indices.refresh, index=self.index)
+
+    # -- reading -----------------------------------------------------------------------------------
+    def _mget(self, ids: Sequence[str], includes: list[str]) -> list[dict[str, Any]]:
+        """Found documents (``_id``, ``_source``) for the ids, in the order asked; realtime, unlike search."""
+        if not ids or not self.exists():
+            return []
+        found: list[dict[str, Any]] = []
+        unique = list(dict.fromkeys(ids))
+        for start in range(0, len(unique), _GET_CHUNK):
+            chunk = unique[start : start + _GET_CHUNK]
+            body = {"docs": [{"_id": i, "_source": includes} for i in chunk]}
+            response = self._call("mget", self.client.mget, index=self.index, body=body)
+            found.extend(d for d in response["docs"] if d.get("found"))
+        by_id = {d["_id"]: d for d in found}
+        return [by_id[i] for i in ids if i in by_id]
+
+    def content_hashes(self, ids: Sequence[str]) -> dict[str, str]:
+        return {d["_id"]: d["_source"].get("content_hash", "") for d in self._mget(ids, ["content_hash"])}
+
+    def get(self, ids: Sequence[str], with_vectors: bool = False) -> list[StoredDocument]:
+        includes = [DOC_FIELD, *VECTOR_FIELDS.values()] if with_vectors else [DOC_FIELD]
+        return [from_source(d["_source"], with_vectors) for d in self._mget(ids, includes)]
+
+    def count(self) -> int:
+        if not self.exists():
+            return 0
+        return int(self._call("count", self.client.count, index=self.index)["count"])
+
+    def _scan(self, source: list[str] | bool) -> Iterator[dict[str, Any]]:
+        """Every document (scroll), streamed; client errors become blendsearch errors."""
+        if not self.exists():
+            return
+        query = {"_source": source, "query": {"match_all": {}}}
+        try:
+            yield from self.dialect.helpers.scan(self.client, index=self.index, query=query, size=1000)
+        except BlendsearchError:
+            raise
+        except Exception as exc:
+            dialect = self.dialect
+            if isinstance(exc, dialect.api_errors + dialect.connection_errors + dialect.timeout_errors):
+                raise dialect.translate(exc, "scroll") from exc
+            raise
+
+    def iter_ids(self) -> Iterable[str]:
+        return [hit["_id"] for hit in self._scan(False)]
+
+    def vocabulary(self) -> dict[str, int]:
+        """Folded words -> document frequency, from each document's ``words`` (cached until a write)."""
+        if self._vocabulary is None:
+            df: Counter[str] = Counter()
+            for hit in self._scan(["words"]):
+                df.update(set(hit.get("_source", {}).get("words", [])))
+            self._vocabulary = dict(df)
+        return dict(self._vocabulary)
+
+    # -- searching ---------------------------------------------------------------------------------
+    def search_lexical(self, request: LexicalRequest) -> ChannelResult:
+        return self.search([request])[0]
+
+    def search_vector(self, request: VectorRequest) -> ChannelResult:
+        return self.search([request])[0]
+
+    def search(self, requests: Sequence[ChannelRequest]) -> list[ChannelResult]:
+        """All channel requests in ONE ``_msearch``; raw channel scores back, nothing fused."""
+        if any(isinstance(r, VectorRequest) for r in requests) and not self.supports_vectors:
+            raise BackendError(
+                f"this {self.product} server does not answer k-NN queries (no vector support); "
+                "run the lexical channels only"
+            )
+        results = [ChannelResult(channel=r.channel) for r in requests]
+        lines: list[dict[str, Any]] = []
+        sent: list[int] = []
+        for position, request in enumerate(requests):
+            body = self.request_body(request)
+            if body is not None:
+                lines.extend([{"index": self.index}, body])
+                sent.append(position)
+        if not lines or not self.exists():
+            return results
+        responses = self._call("msearch", self.client.msearch, body=lines)["responses"]
+        for position, response in zip(sent, responses, strict=True):
+            request = requests[position]
+            if "error" in response:
+                if response.get("status") == 404:
+                    continue  # index deleted under us: nothing to find
+                raise BackendError(
+                    f"{self.product} {request.channel} query failed: {_response_error(response)}"
+                )
+            hits = response["hits"]["hits"]
+            convert = self.score_to_cosine if isinstance(request, VectorRequest) else float
+            results[position] = ChannelResult(
+                channel=request.channel,
+                ids=[h["_id"] for h in hits],
+                scores=[convert(float(h["_score"])) for h in hits],
+            )
+        return results
+
+    def request_body(self, request: ChannelRequest) -> dict[str, Any] | None:
+        """The search body of one channel request (None: nothing to ask, e.g. a query of stop characters)."""
+        if isinstance(request, VectorRequest):
+            return self.vector_search_body(request)
+        query = lexical_query(request)
+        return None if query is None else lexical_search_body(request, query)
+
+    def close(self) -> None:
+        close = getattr(self.client, "close", None)
+        if callable(close):
+            close()

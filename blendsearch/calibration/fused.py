@@ -1,0 +1,180 @@
+"""Calibrating the fused score: a small logistic regression over each hit's per-channel evidence.
+
+A min-max normalised fused score is relative to the other candidates of the same query (the best hit
+scores 1.0 whether or not it matches), so it cannot say "no good match" by itself. The features add
+absolute evidence: raw cosines, BM25 scores (log1p), ranks per channel, and whether a channel found the
+hit at all; and evidence from the whole result list: a BM25 score as a fraction of the query's best one
+(min-max instead depends on how deep the candidate list goes), and how many hits share this hit's fused
+score (a catalogue with repeated wordings ties many hits). They are standardised with the fitting data's
+mean and spread, and the weights are L2-regularised, so a feature that never varies (a channel that never
+ran) gets weight 0.
+
+On the fashion catalogue's dev queries (BM25 + metadata, no model; fitted on 200 queries, reported on the
+other 200, top 50 hits each) the list features took the held-out Brier score from 0.151 to 0.091.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+from pydantic import BaseModel, model_validator
+
+from blendsearch.calibration.logistic import check_labels, fit_logistic
+from blendsearch.calibration.metrics import brier, expected_calibration_error
+from blendsearch.config import CHANNELS
+from blendsearch.exceptions import CalibrationError
+from blendsearch.query.models import Hit
+from blendsearch.scoring import sigmoid
+
+__all__ = ["FEATURE_NAMES", "FusedCalibration", "fit_fused", "hit_features"]
+
+FloatArray = npt.NDArray[np.float64]
+
+_LEXICAL = ("bm25", "metadata")
+_VECTOR = ("vector_image", "vector_text")
+
+
+def _feature_names() -> tuple[str, ...]:
+    names = ["fused", "position_rr", "ties"]
+    for channel in CHANNELS:
+        names += [f"{channel}.present", f"{channel}.normalised", f"{channel}.rr"]
+        if channel in _LEXICAL:
+            names += [f"{channel}.log_raw", f"{channel}.ratio"]
+        else:
+            names.append(f"{channel}.cosine")
+    return tuple(names)
+
+
+#: The features of one hit: the fused score, 1/position in the result list, log(1 + hits sharing its fused
+#: score); per channel whether it returned the hit, its normalised score, 1/rank, its raw score (log1p for
+#: BM25, the cosine for vectors), and for BM25 channels the raw score over the list's best.
+#: Absent values are 0 (the ``present`` flag tells the model they are absent, not zero).
+FEATURE_NAMES = _feature_names()
+
+
+def hit_features(hits: Sequence[Hit]) -> FloatArray:
+    """Feature matrix [len(hits), len(FEATURE_NAMES)].
+
+    ``hits`` is a query's whole fused result list, best first (as search fuses it, before pagination):
+    positions, ties and ratios are relative to that list.
+    """
+    out = np.zeros((len(hits), len(FEATURE_NAMES)))
+    column = {name: j for j, name in enumerate(FEATURE_NAMES)}
+    fused = np.asarray([hit.score for hit in hits], dtype=np.float64)
+    best = {
+        channel: max((h.channels[channel].raw or 0.0 for h in hits if channel in h.channels), default=0.0)
+        for channel in _LEXICAL
+    }
+    for i, hit in enumerate(hits):
+        out[i, column["fused"]] = hit.score
+        out[i, column["position_rr"]] = 1.0 / (i + 1)
+        out[i, column["ties"]] = float(np.log1p(np.count_nonzero(np.abs(fused - hit.score) <= 1e-9)))
+        for channel in CHANNELS:
+            score = hit.channels.get(channel)
+            if score is None or score.raw is None:
+                continue
+            out[i, column[f"{channel}.present"]] = 1.0
+            out[i, column[f"{channel}.normalised"]] = score.normalised or 0.0
+            out[i, column[f"{channel}.rr"]] = 1.0 / score.rank if score.rank else 0.0
+            if channel in _LEXICAL:
+                out[i, column[f"{channel}.log_raw"]] = float(np.log1p(max(score.raw, 0.0)))
+                if best[channel] > 0:
+                    out[i, column[f"{channel}.ratio"]] = max(score.raw, 0.0) / best[channel]
+            else:
+                out[i, column[f"{channel}.cosine"]] = score.raw
+    return out
+
+
+class FusedCalibration(BaseModel):
+    """``p = sigmoid(((x - mean) / std) . coef + intercept)`` over :data:`FEATURE_NAMES`.
+
+    Metrics are on held-out queries when the fit had any (``n_holdout > 0``); "before" reads the fused
+    score itself (clipped to [0, 1]) as a probability.
+    """
+
+    feature_names: list[str]
+    coef: list[float]
+    intercept: float
+    mean: list[float]
+    std: list[float]
+    l2: float = 1.0
+    n: int
+    n_holdout: int = 0
+    ece_before: float = 0.0
+    ece_after: float = 0.0
+    brier_before: float = 0.0
+    brier_after: float = 0.0
+
+    @model_validator(mode="after")
+    def _aligned(self) -> FusedCalibration:
+        sizes = {len(self.feature_names), len(self.coef), len(self.mean), len(self.std)}
+        if len(sizes) != 1:
+            raise ValueError("feature_names, coef, mean and std must have the same length")
+        return self
+
+    def probability_of_features(self, features: npt.ArrayLike) -> FloatArray:
+        x = np.asarray(features, dtype=np.float64)
+        z = (x - np.asarray(self.mean)) / np.asarray(self.std)
+        return sigmoid(z @ np.asarray(self.coef) + self.intercept)
+
+    def probabilities(self, hits: Sequence[Hit]) -> FloatArray:
+        """Calibrated probabilities of hits given in result order."""
+        if list(self.feature_names) != list(FEATURE_NAMES):
+            raise CalibrationError(
+                "calibration.json was fitted with other features than this version computes: "
+                "re-run `blendsearch calibrate`"
+            )
+        return self.probability_of_features(hit_features(hits))
+
+
+def fit_fused(
+    features: npt.ArrayLike,
+    labels: npt.ArrayLike,
+    *,
+    holdout_features: npt.ArrayLike | None = None,
+    holdout_labels: npt.ArrayLike | None = None,
+    l2: float = 1.0,
+    feature_names: Sequence[str] = FEATURE_NAMES,
+) -> FusedCalibration:
+    """Fit the fused-score calibration on per-hit features and 0/1 labels; ECE/Brier on the held-out part."""
+    x = np.asarray(features, dtype=np.float64)
+    y = check_labels(labels)
+    if x.ndim != 2 or x.shape[1] != len(feature_names):
+        raise ValueError(f"features must be [n, {len(feature_names)}], got {x.shape}")
+    mean = x.mean(axis=0)
+    std = x.std(axis=0)
+    std = np.where(std > 1e-9, std, 1.0)
+    coef, intercept = fit_logistic((x - mean) / std, y, l2=l2)
+    fitted = FusedCalibration(
+        feature_names=list(feature_names),
+        coef=coef.tolist(),
+        intercept=intercept,
+        mean=mean.tolist(),
+        std=std.tolist(),
+        l2=l2,
+        n=int(y.size),
+    )
+    if holdout_features is not None and holdout_labels is not None:
+        eval_x = np.asarray(holdout_features, dtype=np.float64)
+        eval_y = np.asarray(holdout_labels, dtype=np.float64).ravel()
+        held = int(eval_y.size)
+    else:
+        eval_x, eval_y, held = x, y, 0
+    if not eval_y.size:
+        return fitted
+    fused_column = list(feature_names).index("fused") if "fused" in feature_names else None
+    before = (
+        np.clip(eval_x[:, fused_column], 0.0, 1.0) if fused_column is not None else np.full(eval_y.size, 0.5)
+    )
+    after = fitted.probability_of_features(eval_x)
+    return fitted.model_copy(
+        update={
+            "n_holdout": held,
+            "ece_before": expected_calibration_error(before, eval_y),
+            "ece_after": expected_calibration_error(after, eval_y),
+            "brier_before": brier(before, eval_y),
+            "brier_after": brier(after, eval_y),
+        }
+    )

@@ -1,0 +1,230 @@
+"""Fit blend weights, normalisation, combination and rrf_k on a judged query set (maximising nDCG@10).
+
+Each query runs ONCE through :meth:`Engine.channel_results`; the per-channel candidates are then re-fused
+offline for every setting tried. Re-fusing goes through :func:`blendsearch.scoring.combine`, the very
+function :func:`blendsearch.query.hybrid.fuse_run` calls, on matrices prepared once per query, so a grid
+of thousands of settings costs seconds; the winner is re-checked through ``fuse_run`` itself.
+
+Search: for each normalisation (weighted mean) and each rrf_k (RRF), coordinate ascent over the channel
+weights in a grid (default {0, 0.25, 0.5, 1, 2}), starting from the engine's weights, a few rounds;
+a change is kept only when it raises mean nDCG@10 (ties keep the earlier setting, so defaults win ties).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from pydantic import BaseModel, Field
+
+from blendsearch.config import CHANNELS, SearchSettings
+from blendsearch.eval.judgements import JudgedQuery, Judgement
+from blendsearch.eval.metrics import dcg_at_k, ndcg_at_k
+from blendsearch.query.hybrid import QueryRun, fuse_run
+from blendsearch.query.models import HybridQuery
+from blendsearch.scoring import combine, normalise, ranks_descending
+
+__all__ = [
+    "DEFAULT_GRID",
+    "TuneResult",
+    "TunedSettings",
+    "collect_runs",
+    "run_ndcg",
+    "tune",
+]
+
+#: Channel weights tried for each channel.
+DEFAULT_GRID = (0.0, 0.25, 0.5, 1.0, 2.0)
+DEFAULT_RRF_KS = (10.0, 30.0, 60.0, 100.0)
+
+
+class TunedSettings(BaseModel):
+    """The fusion part of :class:`~blendsearch.config.SearchSettings` that tuning fits."""
+
+    weights: dict[str, float]
+    normalisation: str
+    combination: str
+    rrf_k: float
+
+    @property
+    def family(self) -> str:
+        """``rrf/k=60`` or ``weighted_mean/minmax``: the non-weight part of the setting."""
+        if self.combination == "rrf":
+            return f"rrf/k={self.rrf_k:g}"
+        return f"{self.combination}/{self.normalisation}"
+
+    def apply(self, base: SearchSettings) -> SearchSettings:
+        """``base`` with these settings (channels not tuned keep their weight)."""
+        return base.model_copy(
+            update={
+                "weights": {**base.weights, **self.weights},
+                "normalisation": self.normalisation,
+                "combination": self.combination,
+                "rrf_k": self.rrf_k,
+            }
+        )
+
+
+class TuneResult(BaseModel):
+    """The best setting found, its score, the default's, and the best of each family tried."""
+
+    best: TunedSettings
+    ndcg: float
+    default: TunedSettings
+    default_ndcg: float
+    #: The best setting's score recomputed through ``fuse_run`` (equals ``ndcg``; a check on the fast path).
+    ndcg_fuse_run: float
+    queries: int
+    evaluated: int
+    #: Best mean nDCG@10 per family ("weighted_mean/minmax", "rrf/k=60", ...).
+    families: dict[str, float] = Field(default_factory=dict)
+
+
+def collect_runs(
+    engine: object, queries: Sequence[JudgedQuery], *, k: int = 100, expand: bool | None = None
+) -> list[QueryRun]:
+    """Run each query once through ``engine.channel_results`` (every channel, no fusion)."""
+    runs: list[QueryRun] = []
+    for query in queries:
+        hybrid = HybridQuery(text=query.query, k=k, expand=expand, with_documents=False)
+        runs.append(engine.channel_results(hybrid))  # type: ignore[attr-defined]
+    return runs
+
+
+@dataclass
+class _Prepared:
+    """One run's candidates as matrices, ready to be re-fused many times."""
+
+    channels: list[str]
+    normalised: dict[str, np.ndarray]
+    ranks: np.ndarray
+    gains: np.ndarray
+    ideal: float
+
+
+def _prepare(run: QueryRun, judgement: Judgement, k: int) -> _Prepared:
+    results = [r for r in run.results if r.ids]
+    order: dict[str, int] = {}
+    for result in results:
+        for id_ in result.ids:
+            order.setdefault(id_, len(order))
+    n, c = len(order), len(results)
+    ranks = np.zeros((n, c))
+    normalised = {m: np.full((n, c), np.nan) for m in ("minmax", "zscore", "none")}
+    for j, result in enumerate(results):
+        rows = np.fromiter((order[i] for i in result.ids), dtype=np.int64, count=len(result.ids))
+        scores = np.asarray(result.scores, dtype=np.float64)
+        for method, matrix in normalised.items():
+            matrix[rows, j] = normalise(scores, method)
+        ranks[rows, j] = ranks_descending(scores)
+    ideal = dcg_at_k(np.sort(judgement.judged())[::-1], k)
+    return _Prepared([r.channel for r in results], normalised, ranks, judgement.gains_of(list(order)), ideal)
+
+
+def _score(prepared: _Prepared, settings: TunedSettings, k: int) -> float:
+    if prepared.ideal <= 0.0 or not prepared.channels:
+        return 0.0
+    weights = np.asarray([settings.weights.get(ch, 0.0) for ch in prepared.channels])
+    fusion = combine(
+        prepared.normalised[settings.normalisation],
+        prepared.ranks,
+        weights,
+        settings.combination,
+        settings.rrf_k,
+    )
+    top = np.argsort(-fusion.scores, kind="stable")[:k]
+    return dcg_at_k(prepared.gains[top], k) / prepared.ideal
+
+
+def run_ndcg(
+    runs: Sequence[QueryRun], judgements: Sequence[Judgement], settings: SearchSettings, k: int = 10
+) -> float:
+    """Mean nDCG@k of the runs fused with ``settings`` through :func:`fuse_run` (the reference path)."""
+    values = []
+    for run, judgement in zip(runs, judgements, strict=True):
+        ids = [hit.id for hit in fuse_run(run, settings)]
+        values.append(ndcg_at_k(judgement.gains_of(ids), judgement.judged(), k))
+    return float(np.mean(values)) if values else 0.0
+
+
+def tune(
+    runs: Sequence[QueryRun],
+    judgements: Sequence[Judgement],
+    base: SearchSettings,
+    *,
+    grid: Sequence[float] = DEFAULT_GRID,
+    normalisations: Sequence[str] = ("minmax", "zscore"),
+    combinations: Sequence[str] = ("weighted_mean", "rrf"),
+    rrf_ks: Sequence[float] = DEFAULT_RRF_KS,
+    rounds: int = 3,
+    k: int = 10,
+    progress: Callable[[str, float], None] | None = None,
+) -> TuneResult:
+    """Search fusion settings maximising mean nDCG@k over the runs (see the module docstring)."""
+    if len(runs) != len(judgements):
+        raise ValueError(f"{len(runs)} runs but {len(judgements)} judgements")
+    if not runs:
+        raise ValueError("tuning needs at least one query")
+    prepared = [_prepare(run, judgement, k) for run, judgement in zip(runs, judgements, strict=True)]
+    channels = [ch for ch in CHANNELS if any(ch in p.channels for p in prepared)]
+    cache: dict[str, float] = {}
+
+    def evaluate(settings: TunedSettings) -> float:
+        key = settings.model_dump_json()
+        if key not in cache:
+            cache[key] = float(np.mean([_score(p, settings, k) for p in prepared]))
+        return cache[key]
+
+    default = TunedSettings(
+        weights={ch: base.weights.get(ch, 0.0) for ch in channels},
+        normalisation=base.normalisation,
+        combination=base.combination,
+        rrf_k=base.rrf_k,
+    )
+    best, best_score = default, evaluate(default)
+    families: dict[str, float] = {}
+    starts: list[TunedSettings] = []
+    for combination in combinations:
+        if combination == "rrf":
+            starts.extend(default.model_copy(update={"combination": "rrf", "rrf_k": rk}) for rk in rrf_ks)
+        else:
+            starts.extend(
+                default.model_copy(update={"combination": combination, "normalisation": norm})
+                for norm in normalisations
+            )
+    for start in starts:
+        current, current_score = start, evaluate(start)
+        for _ in range(rounds):
+            improved = False
+            for channel in channels:
+                for value in grid:
+                    weights = {**current.weights, channel: float(value)}
+                    if not any(w > 0 for w in weights.values()):
+                        continue
+                    candidate = current.model_copy(update={"weights": weights})
+                    score = evaluate(candidate)
+                    if score > current_score + 1e-12:
+                        current, current_score, improved = candidate, score, True
+            if not improved:
+                break
+        family = (
+            f"rrf/k={current.rrf_k:g}"
+            if current.combination == "rrf"
+            else f"{current.combination}/{current.normalisation}"
+        )
+        families[family] = current_score
+        if progress is not None:
+            progress(family, current_score)
+        if current_score > best_score + 1e-12:
+            best, best_score = current, current_score
+    return TuneResult(
+        best=best,
+        ndcg=best_score,
+        default=default,
+        default_ndcg=evaluate(default),
+        ndcg_fuse_run=run_ndcg(runs, judgements, best.apply(base), k),
+        queries=len(runs),
+        evaluated=len(cache),
+        families=families,
+    )

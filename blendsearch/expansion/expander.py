@@ -1,0 +1,274 @@
+"""The query expander: normalise -> typos -> synonyms -> wordnet -> colours, each stage switchable.
+
+The user's own words (normalised and typo-corrected) stay the first clause at full weight; every expansion
+is a further clause at ``expansion_weight``, so expanded terms widen recall without outranking what the
+user typed. Expansions keep only words the index's vocabulary holds (an expansion the index cannot match
+only adds noise to the explanation), and words the user already typed are not repeated in them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+
+from blendsearch.backends.base import QueryClause
+from blendsearch.config import ExpansionSettings
+from blendsearch.exceptions import ConfigError
+from blendsearch.expansion.colours import enrichment_family, load_shades
+from blendsearch.expansion.models import Expansion, StageReport
+from blendsearch.expansion.normalise import STOPWORDS, Token, normalise, phrase_form, stems, vocabulary_form
+from blendsearch.expansion.synonyms import load_synonyms
+from blendsearch.expansion.typos import correct
+from blendsearch.expansion.wordnet import is_english_word, load_wordnet, product_senses
+from blendsearch.text import stem, words
+
+__all__ = ["STAGES", "Expander"]
+
+#: Stage names, in the order they run (each is also the ExpansionSettings switch, except ``normalise``).
+STAGES = ("normalise", "typos", "synonyms", "wordnet", "colours")
+#: At most this many expansions per matched word or phrase and stage.
+MAX_PER_MATCH = 4
+
+
+@dataclass
+class _Added:
+    """Expansions collected over the stages.
+
+    Each searched word counts once: a clause keeps only the words that neither the user typed nor an
+    earlier expansion added (clauses are OR-ed terms, so "navy blue" after "navy" adds just "blue").
+    """
+
+    used: set[str]
+    phrases: list[str] = field(default_factory=list)
+    clauses: list[str] = field(default_factory=list)
+    #: Query words/phrases some stage expanded.
+    sources: set[str] = field(default_factory=set)
+
+    def add(self, phrase: str) -> bool:
+        fresh = [w for w in phrase.split() if len(w) > 1 and stem(w) not in self.used]
+        if not fresh:
+            return False
+        self.used.update(stem(w) for w in fresh)
+        self.phrases.append(phrase)
+        self.clauses.append(" ".join(fresh))
+        return True
+
+
+class Expander:
+    """Expands query texts against one index's vocabulary (folded unstemmed words -> document frequency)."""
+
+    def __init__(self, settings: ExpansionSettings, vocabulary: Mapping[str, int]) -> None:
+        self.settings = settings
+        self.vocabulary: dict[str, int] = dict(vocabulary)
+        # Typo targets: real words (letters only, 3+ long); sorted so ties resolve the same on every run.
+        self._choices = sorted(w for w in self.vocabulary if len(w) >= 3 and w.isalpha())
+
+    # -- settings -------------------------------------------------------------------------------------
+    def resolve(self, overrides: Mapping[str, Any] | None) -> tuple[ExpansionSettings, bool]:
+        """Settings with a query's overrides applied, and whether expansion is on at all (``enabled``)."""
+        if not overrides:
+            return self.settings, True
+        values = dict(overrides)
+        enabled = bool(values.pop("enabled", True))
+        try:
+            settings = ExpansionSettings.model_validate({**self.settings.model_dump(), **values})
+        except ValidationError as exc:
+            raise ConfigError(f"invalid expansion options {dict(overrides)}: {exc}") from exc
+        return settings, enabled
+
+    # -- the pipeline ---------------------------------------------------------------------------------
+    def expand(self, text: str, overrides: Mapping[str, Any] | None = None) -> Expansion:
+        """Expand one query text; ``overrides`` are ExpansionSettings fields for this query only."""
+        settings, enabled = self.resolve(overrides)
+        if not enabled:
+            plain = " ".join(words(text))
+            clauses = [QueryClause(text=plain)] if plain else []
+            return Expansion(original=text, clauses=clauses, vector_text=plain)
+        stages: list[StageReport] = []
+        notices: list[str] = []
+
+        if settings.normalise:
+            tokens, notes = normalise(text, self.vocabulary)
+        else:
+            tokens, notes = [Token(surface=w, term=w) for w in words(text)], ["off"]
+        stages.append(StageReport(name="normalise", input=text, output=_terms(tokens), notes=notes))
+
+        before = _terms(tokens)
+        notes = self._typos(tokens, settings) if settings.typos else ["off"]
+        stages.append(StageReport(name="typos", input=before, output=_terms(tokens), notes=notes))
+
+        query = _terms(tokens)
+        added = _Added(used={stem(t.term) for t in tokens})
+        expansions = (("synonyms", self._synonyms), ("wordnet", self._wordnet), ("colours", self._colours))
+        for name, run in expansions:
+            if not getattr(settings, name):
+                stages.append(StageReport(name=name, input=query, output="", notes=["off"]))
+                continue
+            count = len(added.phrases)
+            notes = run(tokens, added, settings, notices)
+            stages.append(
+                StageReport(name=name, input=query, output=", ".join(added.phrases[count:]), notes=notes)
+            )
+
+        clauses = [QueryClause(text=query, weight=1.0)] if query else []
+        if settings.expansion_weight > 0:
+            clauses += [QueryClause(text=c, weight=settings.expansion_weight) for c in added.clauses]
+        elif added.phrases:
+            notices.append("expansion_weight is 0: expansions are listed but not searched")
+        return Expansion(
+            original=text,
+            clauses=clauses,
+            vector_text=" ".join(t.surface for t in tokens if t.surface),
+            stages=stages,
+            notices=notices,
+        )
+
+    # -- stages ---------------------------------------------------------------------------------------
+    def _known(self, word: str) -> bool:
+        return vocabulary_form(word, self.vocabulary) is not None
+
+    def _recognised(self, word: str, settings: ExpansionSettings) -> str | None:
+        """Why a word the index lacks is no typo: a later stage knows it (else None)."""
+        key = stem(word)
+        if settings.synonyms:
+            try:
+                if load_synonyms(settings.synonyms_file).table.keys_containing(key):
+                    return "a synonym rule knows it"
+            except ConfigError:
+                pass
+        if settings.colours and load_shades().keys_containing(key):
+            return "a colour shade"
+        if settings.wordnet:
+            reader, _ = load_wordnet()
+            if reader is not None and is_english_word(reader, word):
+                return "an English word in WordNet"
+        return None
+
+    def _typos(self, tokens: list[Token], settings: ExpansionSettings) -> list[str]:
+        if not self.vocabulary:
+            return ["the index has no vocabulary yet: nothing to correct against"]
+        threshold = settings.typo_threshold
+        notes: list[str] = []
+        for token in tokens:
+            word = token.term
+            if len(word) < 3 or word in STOPWORDS or self._known(word) or any(ch.isdigit() for ch in word):
+                continue
+            why = self._recognised(word, settings)
+            if why is not None:
+                notes.append(f"{word}: unknown to the index, kept ({why})")
+                continue
+            fix = correct(word, self.vocabulary, self._choices, threshold)
+            if fix is None:
+                notes.append(f"{word}: unknown to the index, no word close enough (threshold {threshold:g})")
+                continue
+            notes.append(
+                f"{word} -> {fix.correction} (score {fix.score:.1f}, not in index vocabulary; "
+                f"{fix.correction!r} is in {fix.frequency} documents)"
+            )
+            token.surface = fix.correction
+            token.term = vocabulary_form(fix.correction, self.vocabulary) or fix.correction
+        return notes
+
+    def _usable(self, phrase: str) -> str | None:
+        return phrase_form(phrase, self.vocabulary)
+
+    def _offer(self, source: str, candidates: list[str], added: _Added, notes: list[str], why: str) -> None:
+        taken: list[str] = []
+        missing: list[str] = []
+        for candidate in candidates:
+            if len(taken) >= MAX_PER_MATCH:
+                break
+            form = self._usable(candidate)
+            if form is None:
+                missing.append(candidate)
+            elif added.add(form):
+                taken.append(form)
+        if taken:
+            added.sources.add(source)
+            notes.append(f"{source} -> {', '.join(taken)} ({why})")
+        if missing:
+            notes.append(f"{source}: skipped {', '.join(missing)} (not in index vocabulary)")
+        if not taken and not missing:
+            notes.append(f"{source}: nothing new ({why})")
+
+    def _synonyms(
+        self, tokens: list[Token], added: _Added, settings: ExpansionSettings, notices: list[str]
+    ) -> list[str]:
+        try:
+            rules = load_synonyms(settings.synonyms_file)
+        except ConfigError as exc:
+            notices.append(f"{exc}: the synonyms stage is off")
+            return [f"off: {exc}"]
+        if rules.problems:
+            count = len(rules.problems)
+            notices.append(f"synonyms file {rules.source}: {count} bad line(s) ignored: {rules.problems[0]}")
+        notes: list[str] = []
+        for match in rules.table.find([stem(t.term) for t in tokens]):
+            source = " ".join(t.term for t in tokens[match.start : match.end])
+            self._offer(source, list(match.values), added, notes, f"synonyms in {rules.source}")
+        return notes or ["no synonym rule matched"]
+
+    def _wordnet(
+        self, tokens: list[Token], added: _Added, settings: ExpansionSettings, notices: list[str]
+    ) -> list[str]:
+        reader, reason = load_wordnet()
+        if reader is None:
+            notices.append(f"WordNet not found ({reason}): the wordnet stage is off")
+            return [f"off: {reason}"]
+        notes: list[str] = []
+        i = 0
+        while i < len(tokens):  # two-word nouns ("tote bag") first, then single words
+            for length in (2, 1):
+                span = tokens[i : i + length]
+                if len(span) == length and self._wordnet_span(reader, span, added, notes):
+                    i += length
+                    break
+            else:
+                i += 1
+        return notes or ["no product sense in WordNet"]
+
+    def _wordnet_span(self, reader: Any, span: list[Token], added: _Added, notes: list[str]) -> bool:
+        """Offer WordNet synonyms of one word or two-word noun; False when it has no product sense."""
+        if any(t.term in STOPWORDS for t in span):
+            return False
+        phrase = " ".join(t.surface or t.term for t in span)
+        senses = product_senses(reader, phrase)
+        if not senses:
+            return False
+        # Parents ("bag" for "tote") only stand in for words the index lacks and nothing else explained.
+        terms = " ".join(t.term for t in span)
+        unknown = self._usable(phrase) is None and terms not in added.sources
+        candidates: list[str] = []
+        for sense in senses:
+            candidates += [s for s in sense.synonyms if stems(s.split()) != stems(phrase.split())]
+            if unknown:
+                candidates += list(sense.hypernyms)
+        categories = ", ".join(dict.fromkeys(f"{s.synset} under {s.category}" for s in senses))
+        self._offer(phrase, list(dict.fromkeys(candidates)), added, notes, f"WordNet: {categories}")
+        return True
+
+    def _colours(
+        self, tokens: list[Token], added: _Added, settings: ExpansionSettings, notices: list[str]
+    ) -> list[str]:
+        notes: list[str] = []
+        matches = load_shades().find([stem(t.term) for t in tokens])
+        covered = {i for m in matches for i in range(m.start, m.end)}
+        for match in matches:
+            source = " ".join(t.term for t in tokens[match.start : match.end])
+            names = [n for names in match.values for n in names if stems(n.split()) != stems(source.split())]
+            if names:
+                self._offer(source, list(dict.fromkeys(names)), added, notes, "colour shade")
+        for i, token in enumerate(tokens):
+            if i in covered or token.term in STOPWORDS:
+                continue
+            family = enrichment_family(token.term)
+            if family:
+                self._offer(token.term, [family], added, notes, "colour family of the enrichment palette")
+        return notes or ["no colour word"]
+
+
+def _terms(tokens: list[Token]) -> str:
+    return " ".join(t.term for t in tokens)

@@ -1,0 +1,1 @@
+"""Reading catalogues and their images, and the bulk ingest pipeline."""

@@ -1,0 +1,152 @@
+"""The encoder that loads a model folder written by ``blendsearch train`` (``blendsearch_model.json``).
+
+Images are fitted into the model's input size exactly as training fitted them (aspect kept, white
+padding), so vectors at search time match what the model learned.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from blendsearch.encoders.base import Encoder
+from blendsearch.exceptions import EncoderError, IndexFormatError
+from blendsearch.train.data import fit_image
+from blendsearch.train.loop import FORMAT_VERSION, MODEL_FILE, TOKENIZER_FILE, WEIGHTS_FILE, hf_pixel_values
+
+__all__ = ["DualEncoderEncoder", "read_model_info"]
+
+
+def read_model_info(folder: str | Path) -> dict[str, Any]:
+    """The parsed ``blendsearch_model.json`` of a model folder, format version checked."""
+    path = Path(folder) / MODEL_FILE
+    try:
+        info = json.loads(path.read_text())
+    except FileNotFoundError as exc:
+        raise EncoderError(f"{folder} is not a blendsearch model folder (no {MODEL_FILE})") from exc
+    except json.JSONDecodeError as exc:
+        raise EncoderError(f"{path} is not valid JSON: {exc}") from exc
+    version = info.get("format_version")
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise IndexFormatError(
+            f"{path} has format version {version!r}; this blendsearch reads up to {FORMAT_VERSION}"
+        )
+    return info
+
+
+class DualEncoderEncoder(Encoder):
+    """blendsearch's own trained dual encoder, or a SigLIP/CLIP it fine-tuned, loaded from a folder."""
+
+    loss = "sigmoid"
+
+    def __init__(self, spec: str | Path, batch_size: int = 64, device: str = "cpu") -> None:
+        super().__init__(batch_size=batch_size, device=device)
+        import torch
+
+        folder = Path(spec)
+        info = read_model_info(folder)
+        self.info = info
+        self.kind = info.get("kind", "dual_encoder")
+        self.height, self.width = info["image_size"]
+        self.max_text_length = int(info["max_text_length"])
+        self.logit_scale = float(info["logit_scale"])
+        self.logit_bias = float(info["logit_bias"])
+        weights = folder / WEIGHTS_FILE
+        digest = hashlib.sha256(
+            json.dumps({k: v for k, v in info.items() if k != "training"}, sort_keys=True).encode()
+        )
+        if weights.is_file():
+            digest.update(str(weights.stat().st_size).encode() + str(weights.stat().st_mtime_ns).encode())
+        self.name = f"blendsearch:{folder.resolve().name}:{digest.hexdigest()[:12]}"
+        try:
+            if self.kind == "dual_encoder":
+                self._load_own(folder, info)
+            elif self.kind == "transformers":
+                self._load_transformers(folder, info)
+            else:
+                raise EncoderError(f"{folder}: unknown model kind {self.kind!r}")
+        except (OSError, RuntimeError, KeyError, ValueError) as exc:
+            raise EncoderError(f"cannot load blendsearch model {folder}: {exc}") from exc
+        self.model.to(device).eval()
+        self._torch = torch
+
+    def _load_own(self, folder: Path, info: dict[str, Any]) -> None:
+        from safetensors.torch import load_file
+
+        from blendsearch.train.model import ModelConfig, build_model
+        from blendsearch.train.tokenizer import load_tokenizer
+
+        config = ModelConfig.model_validate(info["model"])
+        self.model = build_model(config)
+        self.model.load_state_dict(load_file(str(folder / WEIGHTS_FILE)))
+        self.tokenizer = load_tokenizer(folder / TOKENIZER_FILE)
+        self.dim = config.embed_dim
+        self.text_lowercase = True
+
+    def _load_transformers(self, folder: Path, info: dict[str, Any]) -> None:
+        import torch
+        from transformers import AutoModel, AutoTokenizer
+
+        self.model = AutoModel.from_pretrained(folder)
+        if not hasattr(self.model, "logit_bias"):
+            self.model.logit_bias = torch.nn.Parameter(torch.tensor(self.logit_bias))
+        self.tokenizer = AutoTokenizer.from_pretrained(folder)
+        self.text_padding = info.get("text_padding", "longest")
+        self.mean, self.std = tuple(info["image_mean"]), tuple(info["image_std"])
+        self.source_size = tuple(info["source_size"])
+        self.dim = int(
+            self.model.config.projection_dim if hasattr(self.model.config, "projection_dim") else 0
+        )
+        if not self.dim or info.get("model_type") == "siglip":
+            self.dim = int(self.model.config.text_config.hidden_size)
+            projection = getattr(self.model.config.text_config, "projection_size", None)
+            self.dim = int(projection or self.dim)
+
+    @property
+    def fingerprint(self) -> str:
+        return f"{self.name}:{self.dim}"
+
+    def _pixels(self, images: list) -> Any:
+        array = np.stack([fit_image(img, self.height, self.width) for img in images])
+        return self._torch.from_numpy(array).to(self.device).permute(0, 3, 1, 2)
+
+    def _encode_image_batch(self, images: list) -> np.ndarray:
+        from blendsearch.train.loop import _features
+
+        with self._torch.inference_mode():
+            if self.kind == "dual_encoder":
+                pixels = self._pixels(images)
+                return self.model.image(pixels).float().cpu().numpy()
+            # As in training: fitted into the training pairs' size, then resized to the model's.
+            fitted = np.stack([fit_image(img, *self.source_size) for img in images])
+            pixels = self._torch.from_numpy(fitted).to(self.device).permute(0, 3, 1, 2)
+            values = hf_pixel_values(pixels, self.height, self.width, self.mean, self.std)
+            return _features(self.model.get_image_features(pixel_values=values)).float().cpu().numpy()
+
+    def _encode_text_batch(self, texts: list[str]) -> np.ndarray:
+        from blendsearch.train.loop import _features
+        from blendsearch.train.tokenizer import encode_batch
+
+        with self._torch.inference_mode():
+            if self.kind == "dual_encoder":
+                ids = self._torch.from_numpy(encode_batch(self.tokenizer, texts, self.max_text_length))
+                return self.model.text(ids.to(self.device)).float().cpu().numpy()
+            encoded = self.tokenizer(
+                texts,
+                padding=self.text_padding,
+                truncation=True,
+                max_length=self.max_text_length,
+                return_tensors="pt",
+            )
+            kwargs = {}
+            if self.text_padding != "max_length":
+                kwargs["attention_mask"] = encoded["attention_mask"].to(self.device)
+            output = self.model.get_text_features(input_ids=encoded["input_ids"].to(self.device), **kwargs)
+            return _features(output).float().cpu().numpy()
+
+    def close(self) -> None:
+        self.model = None

@@ -1,0 +1,132 @@
+"""End to end on real products: a few hundred fashion items, a tiny random SigLIP loaded from disk.
+
+Checks counts, rejects with reasons, filters, idempotency and resume after ``kill -9`` mid-run.
+Skipped where the shared catalogue is absent.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from tiny_models import build_tiny_siglip
+
+pytestmark = pytest.mark.slow
+
+N_GOOD = 300
+
+
+@pytest.fixture(scope="module")
+def tiny_siglip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_tiny_siglip(tmp_path_factory.mktemp("models") / "siglip")
+
+
+@pytest.fixture()
+def catalog(fashion_dir: Path, tmp_path: Path) -> Path:
+    """300 real test products plus 4 bad rows, as a CSV whose images resolve into the shared zip."""
+    with (fashion_dir / "products.csv").open(newline="") as f:
+        rows = [r for r in csv.DictReader(f) if r["split"] == "test"][:N_GOOD]
+    fields = list(rows[0])
+    bad = [
+        {**rows[0], "id": ""},  # missing id
+        {**rows[1], "id": "999999999"},  # no such image in the zip
+        {**rows[2], "id": "888888888", "year": "nineteen"},  # year declared numeric
+        {**rows[3], "id": str(rows[3]["id"])},  # duplicate id
+    ]
+    path = tmp_path / "products.csv"
+    with path.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(rows[:150] + bad + rows[150:])
+    return path
+
+
+def _cli(*args: str) -> list[str]:
+    return [sys.executable, "-m", "blendsearch", *args]
+
+
+def _ingest_args(catalog: Path, index: Path, model: Path, fashion_dir: Path) -> list[str]:
+    return [
+        "ingest", str(catalog), "--index", str(index), "--model", str(model),
+        "--image-root", str(fashion_dir / "images.zip"), "--numeric", "year",
+        "--rejects", str(index.parent / "rejects.jsonl"), "--batch-size", "16", "--json",
+    ]  # fmt: skip
+
+
+def _run(args: list[str]) -> dict:
+    out = subprocess.run(_cli(*args), capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _stored_ids(index: Path) -> list[str]:
+    with sqlite3.connect(index / "store.sqlite") as db:
+        return [row[0] for row in db.execute("SELECT id FROM docs")]
+
+
+def test_ingest_counts_rejects_filters_and_idempotency(
+    catalog: Path, tmp_path: Path, tiny_siglip: Path, fashion_dir: Path
+) -> None:
+    index = tmp_path / "index"
+    summary = _run(_ingest_args(catalog, index, tiny_siglip, fashion_dir))
+    assert (summary["read"], summary["indexed"], summary["rejected"]) == (N_GOOD + 4, N_GOOD, 4)
+    rejects = [json.loads(line) for line in (tmp_path / "rejects.jsonl").read_text().splitlines()]
+    reasons = sorted(r["reason"] for r in rejects)
+    assert len(rejects) == 4
+    assert any("id" in r for r in reasons)
+    assert any("999999999" in r or "not found" in r.lower() or "no such" in r.lower() for r in reasons)
+    assert any("year" in r for r in reasons)
+    assert any("duplicate" in r for r in reasons)
+
+    hits = _run(["search", "shirt", "--index", str(index), "--filter", "gender=Women", "--k", "20", "--json"])
+    assert hits["hits"] and all(h["document"]["attributes"]["gender"] == "Women" for h in hits["hits"])
+    assert {"bm25", "vector_image", "vector_text"} <= set(hits["hits"][0]["channels"])
+    ranged = _run(["search", "watch", "--index", str(index), "--filter", "year>=2015", "--json"])
+    assert all(h["document"]["attributes"]["year"] >= 2015 for h in ranged["hits"])
+
+    again = _run(_ingest_args(catalog, index, tiny_siglip, fashion_dir))
+    assert (again["indexed"], again["written"], again["unchanged"], again["rejected"]) == (
+        N_GOOD,
+        0,
+        N_GOOD,
+        4,
+    )
+    assert len(_stored_ids(index)) == N_GOOD
+
+
+def test_resume_after_kill(catalog: Path, tmp_path: Path, tiny_siglip: Path, fashion_dir: Path) -> None:
+    index = tmp_path / "index"
+    proc = subprocess.Popen(
+        _cli(*_ingest_args(catalog, index, tiny_siglip, fashion_dir)),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 120
+    committed = 0
+    while time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+        try:
+            committed = len(_stored_ids(index))
+        except sqlite3.Error:
+            continue
+        if committed >= 32:
+            break
+    if proc.poll() is not None:
+        pytest.fail("the ingest finished before it could be killed; make the catalogue larger")
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert 0 < len(_stored_ids(index)) < N_GOOD
+    summary = _run(_ingest_args(catalog, index, tiny_siglip, fashion_dir))
+    assert (summary["read"], summary["indexed"], summary["rejected"]) == (N_GOOD + 4, N_GOOD, 4)
+    assert summary["unchanged"] >= 32
+    ids = _stored_ids(index)
+    assert len(ids) == len(set(ids)) == N_GOOD
