@@ -6,6 +6,7 @@ many times offline (:func:`fuse_run`) with other weights, normalisations and com
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -143,17 +144,33 @@ def fuse_run(run: QueryRun, settings: SearchSettings | None = None) -> list[Hit]
     weights = np.array([settings.weights.get(r.channel, 0.0) for r in results])
     fusion = combine(norm, rank, weights, settings.combination, settings.rrf_k)
     ids = list(order)
-    ranked = sorted(range(n), key=lambda i: (-fusion.scores[i], i))
+    scores = fusion.scores.tolist()
+    ranked = sorted(range(n), key=lambda i: (-scores[i], i))
+    names = [r.channel for r in results]
+    # Plain lists and model_construct: the values come straight from numpy, so element access on arrays
+    # and pydantic validation would only cost time (a query fuses a few hundred candidates).
+    raw_rows, norm_rows = raw.tolist(), norm.tolist()
+    rank_rows, share_rows = rank.astype(np.int64).tolist(), fusion.contributions.tolist()
     hits: list[Hit] = []
     for i in ranked:
         channels = {
-            result.channel: ChannelScore(
-                raw=None if np.isnan(raw[i, j]) else float(raw[i, j]),
-                normalised=None if np.isnan(norm[i, j]) else float(norm[i, j]),
-                rank=int(rank[i, j]) or None,
-                contribution=float(fusion.contributions[i, j]),
+            name: ChannelScore.model_construct(
+                raw=None if math.isnan(raw_rows[i][j]) else raw_rows[i][j],
+                normalised=None if math.isnan(norm_rows[i][j]) else norm_rows[i][j],
+                rank=rank_rows[i][j] or None,
+                contribution=share_rows[i][j],
             )
-            for j, result in enumerate(results)
+            for j, name in enumerate(names)
         }
-        hits.append(Hit(id=ids[i], score=float(fusion.scores[i]), channels=channels))
+        hits.append(
+            Hit.model_construct(
+                id=ids[i],
+                score=scores[i],
+                probability=None,
+                channels=channels,
+                document=None,
+                colours=[],
+                tags=[],
+            )
+        )
     return hits
