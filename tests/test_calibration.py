@@ -183,7 +183,7 @@ def _fused(coef_on: str, weight: float) -> FusedCalibration:
 def test_calibration_probabilities_prefers_the_fused_model() -> None:
     hits = [_hit(0.9, bm25=(3.0, 1.0, 1), vector_image=(0.3, 1.0, 1)), _hit(0.1, bm25=(1.0, 0.0, 2))]
     cal = Calibration(fused=_fused("fused", 2.0))
-    assert cal.probabilities(hits) == pytest.approx([sigmoid(1.8), sigmoid(0.2)])
+    assert cal.probabilities(hits) == pytest.approx([float(sigmoid(1.8)), float(sigmoid(0.2))])
 
 
 def test_calibration_probabilities_from_the_vector_channel() -> None:

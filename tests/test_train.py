@@ -127,7 +127,8 @@ def test_resume_without_checkpoint_is_a_config_error(shapes: TrainingPairs, tmp_
 
 
 def test_saved_folder_loads_through_load_encoder(shapes: TrainingPairs, tmp_path: Path) -> None:
-    summary = train_model(shapes, tmp_path / "model", _config(max_steps=40))
+    bag_of_tokens = TINY.model_copy(update={"text_layers": 0})
+    summary = train_model(shapes, tmp_path / "model", _config(max_steps=40, model=bag_of_tokens))
     files = sorted(p.name for p in (tmp_path / "model").iterdir())
     assert files == ["blendsearch_model.json", "checkpoint", "model.safetensors", "tokenizer.json"]
     info = json.loads((tmp_path / "model" / "blendsearch_model.json").read_text())

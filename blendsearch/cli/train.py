@@ -43,7 +43,7 @@ def _print_progress(p: object) -> None:
 @click.option("--epochs", type=float, help="Passes over the pairs.")
 @click.option("--max-steps", type=int, help="Optimiser steps.")
 @click.option(
-    "--batch-size", type=int, help="Pairs per step (SigLIP works well with 256-1024). [default: 512]"
+    "--batch-size", type=int, help="Pairs per step (SigLIP works well with 256-1024). [default: 256]"
 )
 @click.option("--lr", "learning_rate", type=float, help="Peak learning rate.")
 @click.option("--seed", type=int, help="Random seed. [default: 0]")

@@ -57,13 +57,13 @@ class TrainConfig(BaseModel):
     model: ModelConfig = Field(default_factory=ModelConfig)
     #: A pretrained SigLIP/CLIP folder (transformers format) to fine-tune instead of training from scratch.
     init: str | None = None
-    batch_size: int = Field(default=512, ge=2)
+    batch_size: int = Field(default=256, ge=2)
     learning_rate: float = Field(default=2e-3, gt=0)
     weight_decay: float = Field(default=0.05, ge=0)
     #: The logit scale and bias start far from where short runs end (SigLIP's init is made for long
     #: runs), so they learn this many times faster than the weights.
     logit_lr_multiplier: float = Field(default=10.0, gt=0)
-    warmup_steps: int = Field(default=100, ge=0)
+    warmup_steps: int = Field(default=50, ge=0)
     min_lr_ratio: float = Field(default=0.02, ge=0, le=1)
     #: Stop after this many passes over the pairs / steps / minutes, whichever comes first.
     epochs: float | None = Field(default=None, gt=0)

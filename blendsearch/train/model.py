@@ -39,8 +39,9 @@ class ModelConfig(BaseModel):
     vocab_size: int = Field(default=8000, ge=16)
     max_text_length: int = Field(default=32, ge=4)
     text_width: int = Field(default=256, ge=8)
-    #: 0 layers is a bag of token embeddings (mean-pooled) with a linear head.
-    text_layers: int = Field(default=2, ge=0)
+    #: Transformer layers over the tokens; 0 is a bag of token embeddings (mean-pooled), which is as good
+    #: for short keyword-like titles at a fraction of the cost (docs/training.md).
+    text_layers: int = Field(default=0, ge=0)
     text_heads: int = Field(default=4, ge=1)
     #: Hidden width of an MLP between the pooled text and the embedding; 0 is a linear head.
     text_hidden: int = Field(default=0, ge=0)
