@@ -37,7 +37,7 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from blendsearch._types import PathInput
-from blendsearch.config import EncoderSettings, EngineConfig, FieldMapping, SearchSettings
+from blendsearch.config import EncoderSettings, EngineConfig, EnrichmentSettings, FieldMapping, SearchSettings
 from blendsearch.documents import Document
 from blendsearch.eval.judgements import Catalog, JudgedQuery, Judgement, judge, load_queries, read_catalog
 from blendsearch.eval.pairs import pair_retrieval
@@ -182,10 +182,32 @@ def _image_only_ids(
     return {population[int(i)] for i in rng.choice(len(population), size=count, replace=False)}
 
 
-def _open_index(index_dir: Path, image_root: str, model: str, backend: Any = None) -> Any:
+#: Zero-shot tags: the catalogue's own kinds of product, scored by the model from the photo alone.
+TAG_FIELD = "articleType"
+TAG_THRESHOLD = 0.5
+
+
+def bench_enrichment(catalog: Catalog) -> EnrichmentSettings:
+    """Enrichment of every benchmark index: colours, plus zero-shot tags over the TRAIN split's product
+    kinds (never the test split's), embedded as bare words as the catalogue-trained model saw titles."""
+    kinds = {str(catalog.value(i, TAG_FIELD)) for i in catalog.ids("train") if catalog.value(i, TAG_FIELD)}
+    return EnrichmentSettings(tag_vocabulary=sorted(kinds), tag_template="{tag}", tag_threshold=TAG_THRESHOLD)
+
+
+def _open_index(
+    index_dir: Path,
+    image_root: str,
+    model: str,
+    backend: Any = None,
+    enrichment: EnrichmentSettings | None = None,
+) -> Any:
     from blendsearch.engine import Engine
 
-    config = EngineConfig(fields=FieldMapping(image_root=image_root), encoder=EncoderSettings(model=model))
+    config = EngineConfig(
+        fields=FieldMapping(image_root=image_root),
+        encoder=EncoderSettings(model=model),
+        enrichment=enrichment or EnrichmentSettings(),
+    )
     return Engine.open(index_dir, config, backend=backend)
 
 
@@ -196,8 +218,9 @@ def _build_index(
     model: str,
     backend: Any,
     progress: Progress | None,
+    enrichment: EnrichmentSettings | None = None,
 ) -> Any:
-    engine = _open_index(index_dir, image_root, model, backend)
+    engine = _open_index(index_dir, image_root, model, backend, enrichment)
     started = time.perf_counter()
     rejects = index_dir / "rejects.jsonl"
     summary = engine.ingest(docs, rejects=rejects)
@@ -290,7 +313,7 @@ def _tune_on_train(
     image_only = _image_only_ids(condition, sample, set(), rng, image_only_fraction)
     docs, root = condition_documents(catalog, catalog_path, sample, image_only)
     backend = backend_factory() if backend_factory else None
-    engine = _build_index(index_dir, docs, root, model, backend, progress)
+    engine = _build_index(index_dir, docs, root, model, backend, progress, bench_enrichment(catalog))
     try:
         if tune_queries is not None:
             queries = load_queries(tune_queries)
@@ -381,7 +404,9 @@ def bench_quality(
     started = time.perf_counter()
     docs, image_root = condition_documents(catalog, path, test, image_only)
     backend = backend_factory() if backend_factory else None
-    engine = _build_index(root_dir / f"test-{condition}", docs, image_root, spec, backend, progress)
+    engine = _build_index(
+        root_dir / f"test-{condition}", docs, image_root, spec, backend, progress, bench_enrichment(catalog)
+    )
     timings["ingest_test"] = time.perf_counter() - started
     try:
         queries = load_queries(queries_path)
@@ -516,7 +541,7 @@ def bench_ingest(
         target = Path(index_dir) if index_dir else Path(tmp) / "index"
         if target.exists() and any(target.iterdir()):
             raise ConfigError(f"{target} is not empty: the ingest benchmark needs a fresh index")
-        engine = _open_index(target, root, spec)
+        engine = _open_index(target, root, spec, enrichment=bench_enrichment(catalog))
         try:
             started = time.perf_counter()
             summary = engine.ingest(docs)

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Every benchmark of the closing note, on the shared fashion catalogue, each printing one JSON object
+# into $OUT (default benchmarks/results). Needs the catalogue at ../shared/datasets/fashion-products.
+# MODEL: a trained model folder; without it `bench quality` trains the default model first (~25 min).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DATA=${DATA:-../shared/datasets/fashion-products}
+OUT=${OUT:-benchmarks/results}
+BS=${BS:-.venv/bin/blendsearch}
+[[ -f "$DATA/products.csv" ]] || { echo "fashion catalogue not found at $DATA: nothing to benchmark" >&2; exit 2; }
+mkdir -p "$OUT"
+MODEL_ARGS=()
+[[ -n "${MODEL:-}" ]] && MODEL_ARGS=(--model "$MODEL")
+export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1}
+for condition in full sparse images; do
+  $BS bench quality --catalog "$DATA/products.csv" --queries "$DATA/queries-dev.jsonl" \
+      --condition "$condition" "${MODEL_ARGS[@]}" --json > "$OUT/quality-dev-$condition.json"
+done
+for condition in full sparse; do
+  $BS bench quality --catalog "$DATA/products.csv" --queries benchmarks/queries/unlike-test.jsonl \
+      --condition "$condition" "${MODEL_ARGS[@]}" --no-pairs --json > "$OUT/quality-unlike-$condition.json"
+done
+$BS bench ingest --catalog "$DATA/products.csv" "${MODEL_ARGS[@]}" --json > "$OUT/ingest.json"
+echo "results in $OUT"
