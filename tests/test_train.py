@@ -250,24 +250,3 @@ def test_time_budget_stops_cleanly_and_saves(shapes: TrainingPairs, tmp_path: Pa
     assert summary.seconds >= 0.3
     assert (tmp_path / "timed" / "model.safetensors").is_file()
     assert (tmp_path / "timed" / "checkpoint" / "state.json").is_file()
-
-
-def test_thread_tuner_keeps_the_fastest_count(monkeypatch: pytest.MonkeyPatch) -> None:
-    import torch
-
-    from blendsearch.train import loop
-
-    monkeypatch.setattr(torch, "get_num_threads", lambda: 4)
-    chosen: list[int] = []
-    monkeypatch.setattr(torch, "set_num_threads", chosen.append)
-    tuner = loop._ThreadTuner(probe_steps=2, every_s=100.0)
-    assert tuner.candidates == [1, 2, 4]
-    seconds = {1: 0.5, 2: 0.2, 4: 0.3}  # two threads is fastest on this "busy" machine
-    for now in range(6):
-        tuner.before_step(float(now))
-        tuner.after_step(seconds[tuner.current], float(now))
-    assert chosen == [1, 1, 2, 2, 4, 4, 2]
-    tuner.before_step(50.0)  # not time to probe again yet
-    assert tuner.current == 2 and tuner.queue == []
-    tuner.before_step(106.0)
-    assert tuner.current == 1 and len(tuner.queue) == 5

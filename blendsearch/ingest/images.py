@@ -19,6 +19,7 @@ under a lock, so one source can serve several threads.
 
 from __future__ import annotations
 
+import http.client
 import io
 import os
 import struct
@@ -219,7 +220,7 @@ class ImageSource:
             raise ImageError(f"image {url} cannot be fetched: {exc.reason}") from exc
         except (TimeoutError, ConnectionError) as exc:  # timeouts while reading the body
             raise _RetryableHTTP(f"{type(exc).__name__}: {exc}") from exc
-        except OSError as exc:  # http.client errors such as IncompleteRead / RemoteDisconnected
+        except (OSError, http.client.HTTPException) as exc:  # IncompleteRead, RemoteDisconnected, resets
             raise _RetryableHTTP(f"{type(exc).__name__}: {exc}") from exc
         if len(data) > limit:
             raise ImageError(f"image {url} is over the limit of {limit} bytes")

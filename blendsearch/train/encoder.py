@@ -55,13 +55,7 @@ class DualEncoderEncoder(Encoder):
         self.max_text_length = int(info["max_text_length"])
         self.logit_scale = float(info["logit_scale"])
         self.logit_bias = float(info["logit_bias"])
-        weights = folder / WEIGHTS_FILE
-        digest = hashlib.sha256(
-            json.dumps({k: v for k, v in info.items() if k != "training"}, sort_keys=True).encode()
-        )
-        if weights.is_file():
-            digest.update(str(weights.stat().st_size).encode() + str(weights.stat().st_mtime_ns).encode())
-        self.name = f"blendsearch:{folder.resolve().name}:{digest.hexdigest()[:12]}"
+        self.name = f"blendsearch:{folder.resolve().name}:{_weights_digest(folder, info)}"
         try:
             if self.kind == "dual_encoder":
                 self._load_own(folder, info)
@@ -88,23 +82,19 @@ class DualEncoderEncoder(Encoder):
         self.text_lowercase = True
 
     def _load_transformers(self, folder: Path, info: dict[str, Any]) -> None:
-        import torch
         from transformers import AutoModel, AutoTokenizer
 
         self.model = AutoModel.from_pretrained(folder)
-        if not hasattr(self.model, "logit_bias"):
-            self.model.logit_bias = torch.nn.Parameter(torch.tensor(self.logit_bias))
         self.tokenizer = AutoTokenizer.from_pretrained(folder)
         self.text_padding = info.get("text_padding", "longest")
         self.mean, self.std = tuple(info["image_mean"]), tuple(info["image_std"])
         self.source_size = tuple(info["source_size"])
-        self.dim = int(
-            self.model.config.projection_dim if hasattr(self.model.config, "projection_dim") else 0
-        )
-        if not self.dim or info.get("model_type") == "siglip":
-            self.dim = int(self.model.config.text_config.hidden_size)
-            projection = getattr(self.model.config.text_config, "projection_size", None)
-            self.dim = int(projection or self.dim)
+        config = self.model.config
+        if info.get("model_type") == "clip":
+            self.dim = int(config.projection_dim)
+        else:  # SigLIP projects text to projection_size (the hidden size unless set)
+            text = config.text_config
+            self.dim = int(getattr(text, "projection_size", None) or text.hidden_size)
 
     @property
     def fingerprint(self) -> str:
@@ -150,3 +140,18 @@ class DualEncoderEncoder(Encoder):
 
     def close(self) -> None:
         self.model = None
+
+
+def _weights_digest(folder: Path, info: dict[str, Any]) -> str:
+    """Identifies the weights: the model description plus the weights' bytes (first 8 MB for big files).
+
+    Content, not modification time, so a copied model folder keeps its fingerprint and its vectors.
+    """
+    described = {key: value for key, value in info.items() if key != "training"}
+    digest = hashlib.sha256(json.dumps(described, sort_keys=True).encode())
+    weights = folder / WEIGHTS_FILE
+    if weights.is_file():
+        digest.update(str(weights.stat().st_size).encode())
+        with weights.open("rb") as handle:
+            digest.update(handle.read(8 << 20))
+    return digest.hexdigest()[:12]

@@ -33,7 +33,7 @@ class ModelConfig(BaseModel):
     image_height: int = Field(default=80, ge=16)
     image_width: int = Field(default=60, ge=16)
     #: Channels of each CNN stage; every stage after the first halves the resolution.
-    image_widths: list[int] = Field(default_factory=lambda: [32, 64, 128, 256])
+    image_widths: list[int] = Field(default_factory=lambda: [16, 32, 64, 128])
     #: Residual blocks per stage (after the stage's first, possibly strided, convolution).
     image_blocks: list[int] = Field(default_factory=lambda: [0, 1, 1, 1])
     vocab_size: int = Field(default=8000, ge=16)
