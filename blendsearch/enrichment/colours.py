@@ -211,7 +211,7 @@ class _Params:
     """The analysis knobs. Tuned on train-split photos; within +-1% top-1 accuracy over the ranges tried
     (bg_delta_e 7-14, centre 3-8, clusters 4-8, skin_weight 0.1-1, enclosed_delta_e 0-5)."""
 
-    max_side: int = 96  # images are shrunk to this first: colour needs no detail
+    max_side: int = 48  # shrunk first: 48 vs 96 gave the same top-1 (0.598 vs 0.599, 1k train), 2.2x faster
     ring: float = 0.05  # border ring width, as a fraction of the shorter side
     border_delta_e: float = 10.0  # border pixels within this of their median are "background"
     border_share: float = 0.4  # ...and there is a background if at least this share of the ring is
