@@ -108,7 +108,8 @@ def combine(
 
     ``normalised`` and ``ranks`` are [n, c] with NaN / 0 where a channel did not return a candidate.
     ``weighted_mean``: sum_j w_j * s_ij / sum_j w_j over the channels that returned anything; a missing
-    candidate counts as that channel's lowest normalised score (it is no better than the worst hit).
+    candidate counts as min(0, the channel's lowest normalised score): no better than the worst hit, and
+    never credited when a channel returned one hit (min-max gives a lone hit 1.0).
     ``rrf``: sum_j w_j / (rrf_k + rank_ij); a missing candidate adds nothing.
     """
     if method not in COMBINATIONS:
@@ -129,7 +130,8 @@ def combine(
         with np.errstate(divide="ignore", invalid="ignore"):
             contributions = np.where(present & active, w / (rrf_k + rank), 0.0)
     elif active.any():
-        floor = np.where(present.any(axis=0), np.nanmin(np.where(present, norm, np.inf), axis=0), 0.0)
+        lowest = np.where(present.any(axis=0), np.nanmin(np.where(present, norm, np.inf), axis=0), 0.0)
+        floor = np.minimum(lowest, 0.0)
         filled = np.where(present, norm, floor)
         total = float(w[active].sum())
         contributions = np.where(active, filled * w / total, 0.0)

@@ -71,3 +71,14 @@ def test_siglip_probability_matches_formula() -> None:
     )
     with pytest.raises(ValueError):
         scoring.siglip_probability([0.1], 1.0, 0.0, temperature=0.0)
+
+
+def test_missing_candidate_gets_no_credit_from_a_lone_hit() -> None:
+    # channel 0 returned only doc0 (min-max 1.0); doc1 is missing there and must not inherit that 1.0
+    fusion = scoring.fuse([[5.0, np.nan], [0.2, 0.9]], [1.0, 1.0])
+    assert fusion.scores.tolist() == pytest.approx([0.5, 0.5])
+
+
+def test_zscore_missing_candidate_counts_as_the_lowest() -> None:
+    fusion = scoring.fuse([[1.0, 2.0, 3.0, np.nan]], [1.0], normalisation="zscore")
+    assert fusion.scores[3] == pytest.approx(fusion.scores[0])
