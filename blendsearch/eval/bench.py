@@ -45,6 +45,7 @@ from blendsearch.eval.queries import generate_train_queries
 from blendsearch.eval.retrieval import score_rankings
 from blendsearch.eval.tune import TunedSettings, TuneResult, collect_runs, tune
 from blendsearch.exceptions import CatalogError, ConfigError
+from blendsearch.paths import blendsearch_home
 from blendsearch.query.hybrid import QueryRun, fuse_run
 
 __all__ = [
@@ -84,12 +85,6 @@ def method_names() -> list[str]:
     return [*BASE_METHODS, *(f"{name}+expansion" for name in BASE_METHODS)]
 
 
-def _home() -> Path:
-    from blendsearch.train.data import blendsearch_home
-
-    return blendsearch_home()
-
-
 def catalog_hash(path: PathInput) -> str:
     """Short content hash of a catalogue file (cache key of its default model and benchmark indexes)."""
     digest = hashlib.sha256(Path(path).read_bytes())
@@ -116,7 +111,7 @@ def ensure_model(
         return model
     from blendsearch.encoders.registry import OWN_MODEL_MARKER
 
-    out = _home() / "models" / f"{catalog_hash(catalog_path)}-default"
+    out = blendsearch_home() / "models" / f"{catalog_hash(catalog_path)}-default"
     if (out / OWN_MODEL_MARKER).is_file():
         return str(out)
     from blendsearch.train.loop import train_model
@@ -400,7 +395,7 @@ def bench_quality(
     fraction = len(image_only) / len(test)
 
     key = f"{catalog_hash(path)}-{hashlib.sha256(spec.encode()).hexdigest()[:8]}-n{limit or 'all'}-s{seed}"
-    root_dir = Path(index_dir) if index_dir else _home() / "bench" / key
+    root_dir = Path(index_dir) if index_dir else blendsearch_home() / "bench" / key
     started = time.perf_counter()
     docs, image_root = condition_documents(catalog, path, test, image_only)
     backend = backend_factory() if backend_factory else None

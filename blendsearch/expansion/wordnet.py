@@ -24,13 +24,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from blendsearch.paths import blendsearch_home
+
 __all__ = [
     "GENERIC_SENSES",
     "GENERIC_WORDS",
     "LEXNAMES",
     "PRODUCT_ROOTS",
     "WordNetSense",
-    "blendsearch_home",
     "is_english_word",
     "load_wordnet",
     "product_senses",
@@ -81,11 +82,6 @@ _OPTIONAL_FILES = ("cntlist.rev",)
 
 _LOCK = threading.Lock()
 _READERS: dict[str, tuple[Any, str | None]] = {}
-
-
-def blendsearch_home() -> Path:
-    """The cache root: ``$BLENDSEARCH_HOME``, default ``~/.cache/blendsearch``."""
-    return Path(os.environ.get("BLENDSEARCH_HOME") or Path.home() / ".cache" / "blendsearch")
 
 
 def system_wordnet_dirs() -> list[Path]:

@@ -21,6 +21,7 @@ import numpy as np
 from blendsearch._types import PathInput
 from blendsearch.config import FieldMapping
 from blendsearch.exceptions import BlendsearchError, CatalogError
+from blendsearch.paths import blendsearch_home
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -30,7 +31,6 @@ if TYPE_CHECKING:
 __all__ = [
     "CACHE_VERSION",
     "TrainingPairs",
-    "blendsearch_home",
     "fit_image",
     "load_pairs",
     "pairs_from_images",
@@ -38,11 +38,6 @@ __all__ = [
 
 #: Bump when the cached array's layout or the fitting changes.
 CACHE_VERSION = 1
-
-
-def blendsearch_home() -> Path:
-    """The cache root: ``$BLENDSEARCH_HOME``, default ``~/.cache/blendsearch``."""
-    return Path(os.environ.get("BLENDSEARCH_HOME") or Path.home() / ".cache" / "blendsearch")
 
 
 @dataclass
