@@ -6,7 +6,13 @@ from pathlib import Path
 
 import click
 
-from blendsearch.cli.options import echo_json, index_option, json_option, library_errors
+from blendsearch.cli.options import (
+    echo_json,
+    index_option,
+    json_option,
+    judged_catalog_option,
+    library_errors,
+)
 from blendsearch.config import CHANNELS
 
 __all__ = ["commands"]
@@ -94,13 +100,7 @@ def _pair_plots(report: object, folder: Path) -> None:
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="Judged queries (JSONL: qid, query, match, relevant).",
 )
-@click.option(
-    "--catalog",
-    "catalog_file",
-    required=True,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Catalogue file whose TRUE fields judge the results.",
-)
+@judged_catalog_option
 @click.option("--split", help="Judge over this split of the catalogue (default: the products in the index).")
 @click.option(
     "--expand/--no-expand", default=None, help="Query expansion on/off (default: the index's config)."

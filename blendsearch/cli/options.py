@@ -14,7 +14,15 @@ from pydantic import BaseModel
 from blendsearch.config import EngineConfig, load_config
 from blendsearch.exceptions import BlendsearchError
 
-__all__ = ["config_option", "echo_json", "engine_config", "index_option", "json_option", "library_errors"]
+__all__ = [
+    "config_option",
+    "echo_json",
+    "engine_config",
+    "index_option",
+    "json_option",
+    "judged_catalog_option",
+    "library_errors",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -32,6 +40,13 @@ config_option = click.option(
     help="EngineConfig JSON (replaces the index's stored config).",
 )
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+judged_catalog_option = click.option(
+    "--catalog",
+    "catalog_file",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Catalogue file whose TRUE fields judge the results.",
+)
 
 
 @contextlib.contextmanager

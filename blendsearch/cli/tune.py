@@ -6,7 +6,13 @@ from pathlib import Path
 
 import click
 
-from blendsearch.cli.options import echo_json, index_option, json_option, library_errors
+from blendsearch.cli.options import (
+    echo_json,
+    index_option,
+    json_option,
+    judged_catalog_option,
+    library_errors,
+)
 
 __all__ = ["commands"]
 
@@ -20,13 +26,7 @@ __all__ = ["commands"]
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="Judged queries to tune on (never the set you report results on).",
 )
-@click.option(
-    "--catalog",
-    "catalog_file",
-    required=True,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Catalogue file whose TRUE fields judge the results.",
-)
+@judged_catalog_option
 @click.option("--split", help="Judge over this split (default: the products in the index).")
 @click.option(
     "--expand/--no-expand", default=None, help="Query expansion on/off (default: the index's config)."
