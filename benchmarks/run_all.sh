@@ -21,4 +21,6 @@ for condition in full sparse; do
       --condition "$condition" "${MODEL_ARGS[@]}" --no-pairs --json > "$OUT/quality-unlike-$condition.json"
 done
 $BS bench ingest --catalog "$DATA/products.csv" "${MODEL_ARGS[@]}" --json > "$OUT/ingest.json"
+# Embedded beside the osmem-server and noida-db emulators (started and stopped by the command itself).
+$BS bench backends --catalog "$DATA/products.csv" "${MODEL_ARGS[@]}" --json > "$OUT/backends.json"
 echo "results in $OUT"

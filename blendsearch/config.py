@@ -102,6 +102,11 @@ class ExpansionSettings(_Strict):
     colours: bool = True
     #: Weight of expanded terms relative to the user's own (1.0).
     expansion_weight: float = Field(default=0.5, ge=0.0, le=1.0)
+    #: A query word the index already holds is expanded to a term only when the word is in fewer than
+    #: ``rare_ratio`` x the documents the term reaches (words the index lacks are always expanded). The
+    #: catalogue's own word already finds what the catalogue calls it; widening it only re-ranks, and a
+    #: rarer or sibling term ("shorts" -> "boxers") then outranks the user's word. None: no such check.
+    rare_ratio: float | None = Field(default=0.1, ge=0.0)
 
 
 class SearchSettings(_Strict):

@@ -28,9 +28,9 @@ from blendsearch.backends.base import Backend, QueryClause
 from blendsearch.config import EngineConfig
 from blendsearch.documents import Document
 from blendsearch.encoders.base import Encoder
-from blendsearch.exceptions import ConfigError, EncoderError, IndexFormatError
+from blendsearch.exceptions import ConfigError, EncoderError, IndexFormatError, MissingDependencyError
 from blendsearch.ingest.pipeline import IngestProgress, IngestSummary, ingest_items, items_from_documents
-from blendsearch.query.hybrid import QueryRun, effective_settings, fuse_run, plan_requests
+from blendsearch.query.hybrid import QueryRun, effective_settings, fuse_run, plan_requests, unseen_candidates
 from blendsearch.query.models import Hit, HybridQuery, SearchResult
 
 __all__ = ["Engine", "IndexStats"]
@@ -168,7 +168,7 @@ class Engine:
                     self._encoder = load_encoder(
                         spec, batch_size=self.config.encoder.batch_size, device=self.config.encoder.device
                     )
-                except EncoderError as exc:
+                except (EncoderError, MissingDependencyError) as exc:
                     self._notice(f"model {spec!r} could not be loaded ({exc}): searching without vectors")
         return self._encoder
 
@@ -324,8 +324,11 @@ class Engine:
             image_vector = encoder.encode_images([open_image(query.image)])[0]
         return text_vector, image_vector
 
-    def channel_results(self, query: HybridQuery | str) -> QueryRun:
-        """Run a query's channels without fusing (tuning re-fuses the same run many times)."""
+    def plan(self, query: HybridQuery | str) -> QueryRun:
+        """Expand and encode a query into its channel requests, without sending them (``results`` empty).
+
+        The same plan can be sent to several backends (the backend benchmark does) or run later.
+        """
         query = HybridQuery(text=query) if isinstance(query, str) else query
         try:
             settings = effective_settings(self.config.search, query)
@@ -348,17 +351,23 @@ class Engine:
             requests = plan_requests(query, settings, clauses, text_vector, image_vector, vectors)
         except ValueError as exc:
             raise ConfigError(str(exc)) from exc
-        started = time.perf_counter()
-        results = self.backend.search(requests) if requests else []
-        timings["retrieve"] = (time.perf_counter() - started) * 1000
         return QueryRun(
             query=query,
             settings=settings,
-            results=results,
+            requests=requests,
             clauses=clauses,
             notices=[*self._notices, *notices],
             timings_ms=timings,
         )
+
+    def channel_results(self, query: HybridQuery | str) -> QueryRun:
+        """Run a query's channels without fusing (tuning re-fuses the same run many times)."""
+        run = self.plan(query)
+        started = time.perf_counter()
+        run.results = self.backend.search(run.requests) if run.requests else []
+        run.unseen = unseen_candidates(run.requests, run.results, self.backend)
+        run.timings_ms["retrieve"] = (time.perf_counter() - started) * 1000
+        return run
 
     def search(self, query: HybridQuery | str) -> SearchResult:
         """Run a hybrid query: expand, encode, retrieve per channel, fuse, calibrate, paginate."""

@@ -6,7 +6,8 @@
     ├── ItemError              one catalogue item is unusable (missing id, bad types, unreadable image)
     │   └── ImageError         an image cannot be fetched or decoded
     ├── EncoderError           a model cannot be loaded or run
-    │   └── MissingDependencyError   an optional package is not installed (message has the pip hint)
+    ├── MissingDependencyError an optional package (faiss, a cluster client, open_clip...) is not installed;
+    │                          also an ImportError, and its message has the pip hint
     ├── IndexError_            the index cannot be opened, read or written
     │   └── IndexFormatError   the index on disk has a format this version cannot read
     ├── BackendError           a search backend (SQLite, FAISS, OpenSearch, Elasticsearch) failed
@@ -65,7 +66,7 @@ class EncoderError(BlendsearchError):
     """A model cannot be loaded or run."""
 
 
-class MissingDependencyError(EncoderError, ImportError):
+class MissingDependencyError(BlendsearchError, ImportError):
     """An optional dependency is missing; the message names the pip command that installs it."""
 
     def __init__(self, package: str, extra: str | None = None, purpose: str = "") -> None:

@@ -10,6 +10,10 @@ Sources:
 - weighted arithmetic mean: OpenSearch ``arithmetic_mean`` combination, sum(w_i * s_i) / sum(w_i).
 - reciprocal rank fusion: Cormack, Clarke & Buettcher (SIGIR 2009), score = sum_i w_i / (k + rank_i),
   rank starting at 1, k = 60 by default.
+- a channel that cannot see a document (it has none of the fields the channel searches: an image-only
+  product for BM25) is a missing value, not a miss: it is imputed with the channel's mean over the
+  candidates it returned, shrunk by one pseudo-miss (mean imputation, Little & Rubin, "Statistical
+  Analysis with Missing Data"; the pseudo-count as in additive smoothing).
 - SigLIP score: Zhai et al. 2023, p = sigmoid(t * cos + b) with learned scale t and bias b; a fitted
   temperature T divides the logit, p = sigmoid((t * cos + b) / T) (Guo et al. 2017, temperature scaling).
 """
@@ -25,6 +29,7 @@ import numpy.typing as npt
 __all__ = [
     "COMBINATIONS",
     "NORMALISATIONS",
+    "UNSEEN",
     "Fusion",
     "combine",
     "fuse",
@@ -34,12 +39,14 @@ __all__ = [
     "sigmoid",
     "siglip_logit",
     "siglip_probability",
+    "unseen_values",
 ]
 
 FloatArray = npt.NDArray[np.float64]
 
 NORMALISATIONS = ("minmax", "zscore", "none")
 COMBINATIONS = ("weighted_mean", "rrf")
+UNSEEN = ("mean", "floor")
 
 
 def _minmax(scores: FloatArray) -> FloatArray:
@@ -97,12 +104,42 @@ class Fusion:
     contributions: FloatArray
 
 
+def unseen_values(values: npt.ArrayLike, method: str = "mean") -> FloatArray:
+    """Per channel (column of ``values`` [n, c], NaN where not returned), what a candidate it cannot
+    see is credited with, as a [1, c] row.
+
+    A channel that cannot see a document (none of the fields it searches: BM25 and an image-only
+    product) says nothing about it, so scoring it as a miss ranks every image-only product below any
+    text product with a weak BM25 match. ``mean`` imputes the channel's mean over the candidates it
+    returned plus one imagined miss, (sum of its values + miss) / (returned + 1), the miss being
+    min(0, lowest): about the mean of its hits when it returned many, halfway to a miss when it
+    returned a lone hit (which min-max scores 1.0). ``floor`` scores it as a miss (the behaviour
+    before unseen channels were known). A column that returned nothing gets 0.
+
+    >>> unseen_values([[1.0], [0.0], [0.5], [np.nan]]).tolist()
+    [[0.375]]
+    """
+    if method not in UNSEEN:
+        raise ValueError(f"unknown unseen-channel rule {method!r}; valid: {', '.join(UNSEEN)}")
+    vals = np.asarray(values, dtype=np.float64)
+    present = ~np.isnan(vals)
+    returned = present.sum(axis=0)
+    lowest = np.where(returned > 0, np.nanmin(np.where(present, vals, np.inf), axis=0), 0.0)
+    miss = np.minimum(lowest, 0.0)
+    if method == "floor":
+        return miss[None, :]
+    total = np.where(present, vals, 0.0).sum(axis=0) + miss
+    return np.where(returned > 0, total / (returned + 1), 0.0)[None, :]
+
+
 def combine(
     normalised: npt.ArrayLike,
     ranks: npt.ArrayLike,
     weights: npt.ArrayLike,
     method: str = "weighted_mean",
     rrf_k: float = 60.0,
+    seen: npt.ArrayLike | None = None,
+    unseen: str = "mean",
 ) -> Fusion:
     """Combine per-channel scores into one score per candidate.
 
@@ -111,28 +148,48 @@ def combine(
     candidate counts as min(0, the channel's lowest normalised score): no better than the worst hit, and
     never credited when a channel returned one hit (min-max gives a lone hit 1.0).
     ``rrf``: sum_j w_j / (rrf_k + rank_ij); a missing candidate adds nothing.
+    ``seen`` [n, c] (default: all True) marks where channel j can see candidate i at all; where it
+    cannot, the candidate is credited with :func:`unseen_values` of that channel (its ``unseen`` rule)
+    instead of a miss: BM25 says nothing about a product that has no text.
     """
     if method not in COMBINATIONS:
         raise ValueError(f"unknown combination {method!r}; valid: {', '.join(COMBINATIONS)}")
+    if unseen not in UNSEEN:
+        raise ValueError(f"unknown unseen-channel rule {unseen!r}; valid: {', '.join(UNSEEN)}")
     norm = np.asarray(normalised, dtype=np.float64)
     rank = np.asarray(ranks, dtype=np.float64)
     w = np.asarray(weights, dtype=np.float64)
-    if norm.ndim != 2 or rank.shape != norm.shape or w.shape != (norm.shape[1],):
-        raise ValueError(f"shapes do not fit: normalised {norm.shape}, ranks {rank.shape}, weights {w.shape}")
+    visible = np.ones(norm.shape, dtype=bool) if seen is None else np.asarray(seen, dtype=bool)
+    if (
+        norm.ndim != 2
+        or rank.shape != norm.shape
+        or w.shape != (norm.shape[1],)
+        or visible.shape != norm.shape
+    ):
+        raise ValueError(
+            f"shapes do not fit: normalised {norm.shape}, ranks {rank.shape}, weights {w.shape}, "
+            f"seen {visible.shape}"
+        )
     if np.any(w < 0):
         raise ValueError("channel weights must be >= 0")
     present = ~np.isnan(norm)
+    hidden = ~visible & ~present
     active = present.any(axis=0) & (w > 0)
     contributions = np.zeros_like(norm)
     if method == "rrf":
         if rrf_k < 0:
             raise ValueError("rrf_k must be >= 0")
         with np.errstate(divide="ignore", invalid="ignore"):
-            contributions = np.where(present & active, w / (rrf_k + rank), 0.0)
+            reciprocal = np.where(present, 1.0 / (rrf_k + rank), np.nan)
+        filled = np.where(present, reciprocal, 0.0)
+        if hidden.any():
+            filled = np.where(hidden, unseen_values(reciprocal, unseen), filled)
+        contributions = np.where(active, w * filled, 0.0)
     elif active.any():
         lowest = np.where(present.any(axis=0), np.nanmin(np.where(present, norm, np.inf), axis=0), 0.0)
-        floor = np.minimum(lowest, 0.0)
-        filled = np.where(present, norm, floor)
+        filled = np.where(present, norm, np.minimum(lowest, 0.0))
+        if hidden.any():
+            filled = np.where(hidden, unseen_values(norm, unseen), filled)
         total = float(w[active].sum())
         contributions = np.where(active, filled * w / total, 0.0)
     return Fusion(scores=contributions.sum(axis=1), normalised=norm, contributions=contributions)
@@ -145,10 +202,13 @@ def fuse(
     normalisation: str = "minmax",
     combination: str = "weighted_mean",
     rrf_k: float = 60.0,
+    seen: npt.ArrayLike | None = None,
+    unseen: str = "mean",
 ) -> Fusion:
     """Normalise then combine channels given as aligned [n] arrays with NaN for "not returned".
 
-    Convenience over :func:`normalise` + :func:`combine` for callers that already aligned candidates.
+    Convenience over :func:`normalise` + :func:`combine` for callers that already aligned candidates;
+    ``seen`` and ``unseen`` as in :func:`combine`.
     """
     columns = [np.asarray(s, dtype=np.float64) for s in channel_scores]
     if not columns:
@@ -161,7 +221,7 @@ def fuse(
         if mask.any():
             norm[mask, j] = normalise(col[mask], normalisation)
             rank[mask, j] = ranks_descending(col[mask])
-    return combine(norm, rank, np.asarray(weights, dtype=np.float64), combination, rrf_k)
+    return combine(norm, rank, np.asarray(weights, dtype=np.float64), combination, rrf_k, seen, unseen)
 
 
 def sigmoid(x: npt.ArrayLike) -> FloatArray:

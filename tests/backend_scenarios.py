@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from blendsearch.backends.base import Backend, LexicalRequest, QueryClause, VectorRequest
+from blendsearch.backends.fields import present_fields
 from blendsearch.backends.memory import MemoryBackend
 from blendsearch.documents import Enrichment, StoredDocument
 from blendsearch.filters import RangeFilter, TermFilter, TermsFilter
@@ -212,3 +213,16 @@ def check_documents(backend: Backend) -> None:
     assert backend.content_hashes(["p01"]) == {}
     assert "p01" not in backend.search([lexical("running shoes")])[0].ids
     assert backend.vocabulary()["running"] == 1
+
+
+def check_present_fields(backend: Backend) -> None:
+    """Per id, the text fields and vectors it has, as :func:`blendsearch.backends.fields.present_fields`
+    says: an image-only product has only ``image_vector``; unknown ids are left out."""
+    image_only = StoredDocument(id="p10", content_hash="hash-p10", image_vector=unit(0.5, 0.5, 0.5, 0.5))
+    assert all(r.ok for r in backend.upsert([image_only]))
+    backend.flush()
+    docs = [*catalogue(), image_only]
+    expected = {d.id: present_fields(d) for d in docs}
+    assert expected["p10"] == frozenset({"image_vector"})
+    assert backend.present_fields([d.id for d in docs] + ["nope"]) == expected
+    assert backend.present_fields([]) == {}

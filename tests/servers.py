@@ -12,13 +12,6 @@ Both skip with the reason where the binary is missing. Import the fixtures into 
 from __future__ import annotations
 
 import contextlib
-import json
-import os
-import socket
-import subprocess
-import time
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,39 +19,12 @@ from typing import Any
 
 import pytest
 
+from blendsearch.eval.emulators import run_noida
+from blendsearch.exceptions import BackendConnectionError, MissingDependencyError
+
 __all__ = ["noida_server", "noida_url", "osmem_emulator", "osmem_url", "unique_index"]
 
 _STARTUP_S = 20.0
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait_ready(url: str, process: subprocess.Popen[Any], timeout: float = _STARTUP_S) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited with code {process.returncode} during startup")
-        try:
-            with urllib.request.urlopen(url, timeout=1.0) as response:
-                json.loads(response.read())
-                return
-        except (urllib.error.URLError, ConnectionError, ValueError):
-            time.sleep(0.1)
-    raise RuntimeError(f"server at {url} not ready within {timeout} s")
-
-
-def _noida_binary() -> Path | None:
-    try:
-        from importlib.resources import files
-
-        binary = Path(str(files("noida_db").joinpath("noida-db")))
-    except ModuleNotFoundError:
-        return None
-    return binary if binary.is_file() else None
 
 
 @pytest.fixture(scope="session")
@@ -89,35 +55,12 @@ def osmem_url(osmem_emulator: Any) -> Iterator[str]:
 @contextlib.contextmanager
 def noida_server(data_dir: Path) -> Iterator[str]:
     """Run noida-db's Elasticsearch API on a free port until the block ends; skips where it cannot run."""
-    binary = _noida_binary()
-    if binary is None:
-        pytest.skip("noida-db is not installed (pip install noida-db)")
-    if not os.access(binary, os.X_OK):
-        binary.chmod(0o755)
-    port = _free_port()
-    command = [
-        str(binary), "start", "--only", "elasticsearch", "--host", "127.0.0.1",
-        "--elasticsearch-port", str(port), "--data-dir", str(data_dir),
-    ]  # fmt: skip
-    process = subprocess.Popen(
-        command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_ready(url, process)
-    except RuntimeError as exc:
-        process.kill()
-        stderr = process.communicate(timeout=5)[1].decode(errors="replace")[-500:]
-        pytest.skip(f"noida-db cannot start here: {exc}; {stderr}")
-    try:
+    with contextlib.ExitStack() as stack:
+        try:
+            url = stack.enter_context(run_noida(data_dir, timeout=_STARTUP_S))
+        except (MissingDependencyError, BackendConnectionError) as exc:
+            pytest.skip(f"noida-db cannot run here: {exc}")
         yield url
-    finally:
-        process.terminate()
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            process.wait(timeout=5)
-        if process.poll() is None:
-            process.kill()
-            process.wait()
 
 
 @pytest.fixture(scope="session")

@@ -416,3 +416,10 @@ def test_vocabulary_counts_documents_per_unstemmed_word(backend: Backend) -> Non
     }
     backend.delete(["a"])
     assert backend.vocabulary() == {"red": 1, "dress": 1, "a": 1}
+
+
+def test_present_fields_of_the_shared_scenario(backend: Backend) -> None:
+    import backend_scenarios as sc
+
+    sc.load(backend)
+    sc.check_present_fields(backend)

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from PIL import Image
+from servers import noida_url  # noqa: F401 - pytest fixture
 
 from blendsearch.cli import main
 from blendsearch.eval.bench import method_names
@@ -143,3 +144,58 @@ def test_bench_ingest_reports_throughput_and_latency(shop: Path) -> None:
     assert report["overhead"] == pytest.approx(1 - report["ratio"])
     assert report["query_p99_ms"] >= report["query_p50_ms"] > 0
     assert 0.0 <= report["encode_share"] <= 1.0
+
+
+def _backends(shop: Path, *extra: str) -> dict:
+    return _invoke(
+        [
+            "bench", "backends",
+            "--catalog", str(shop / "products.csv"),
+            "--queries", str(shop / "queries.jsonl"),
+            "--model", "hash:32",
+            "--json", *extra,
+        ]
+    )  # fmt: skip
+
+
+def test_bench_backends_times_the_same_documents_on_each_backend(shop: Path, noida_url: str) -> None:  # noqa: F811
+    from elasticsearch import Elasticsearch
+
+    report = _backends(shop, "--no-emulators", "--backend", f"elasticsearch+{noida_url}")
+    rows = {row["name"]: row for row in report["rows"]}
+    assert (report["products"], report["queries"], list(rows)) == (18, 3, ["embedded", "elasticsearch"])
+    for row in rows.values():
+        assert (row["bulk"]["docs"], row["bulk"]["rejected"]) == (18, 0)
+        assert set(row["latency"]) == {"lexical", "hybrid"}
+        assert all(t["queries"] == 3 and 0 < t["p50_ms"] <= t["p99_ms"] for t in row["latency"].values())
+    assert rows["embedded"]["top10_agreement"] == {"lexical": 1.0, "hybrid": 1.0}
+    for mode in ("lexical", "hybrid"):  # Lucene BM25 and FTS5 bm25 differ a little, not the judged quality
+        embedded, cluster = rows["embedded"]["ndcg_at_10"][mode], rows["elasticsearch"]["ndcg_at_10"][mode]
+        assert embedded > 0.9 and abs(cluster - embedded) < 0.02
+    assert rows["elasticsearch"]["emulator"] is None  # a URL given by the user is not labelled an emulator
+    assert all(0.5 <= share <= 1.0 for share in rows["elasticsearch"]["top10_agreement"].values())
+    leftovers = [
+        i for i in Elasticsearch(noida_url).indices.get(index="*") if i.startswith("blendsearch-bench")
+    ]
+    assert leftovers == []  # the throwaway index is deleted
+
+
+def test_bench_backends_starts_and_labels_the_emulators(shop: Path) -> None:
+    report = _backends(shop)
+    rows = {row["name"]: row for row in report["rows"]}
+    assert list(rows) == ["embedded", "opensearch", "elasticsearch"]
+    assert rows["opensearch"]["emulator"].startswith("osmem-server ")
+    assert rows["elasticsearch"]["emulator"].startswith("noida-db ")
+    assert set(rows["opensearch"]["latency"]) == {"lexical"}  # osmem-server serves no k-NN
+    assert rows["opensearch"]["notes"] == ["hybrid: not served (this server has no k-NN)"]
+    assert set(rows["elasticsearch"]["latency"]) == {"lexical", "hybrid"}
+
+
+def test_bench_backends_refuses_a_url_naming_an_index(shop: Path) -> None:
+    result = CliRunner().invoke(
+        main,
+        ["bench", "backends", "--catalog", str(shop / "products.csv"), "--model", "hash:32",
+         "--no-emulators", "--backend", "elasticsearch+http://127.0.0.1:9/live-products"],
+    )  # fmt: skip
+    assert result.exit_code != 0
+    assert "without an index path" in result.output

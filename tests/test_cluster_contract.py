@@ -88,6 +88,10 @@ def test_documents(loaded: RemoteBackend) -> None:
     sc.check_documents(loaded)
 
 
+def test_present_fields(loaded: RemoteBackend) -> None:
+    sc.check_present_fields(loaded)
+
+
 def test_one_msearch_mixes_channels(loaded: RemoteBackend) -> None:
     requests = [sc.lexical("leather"), sc.VECTOR_CASES["image"], sc.VECTOR_CASES["image filtered"]]
     want = sc.memory_backend().search(requests)

@@ -65,6 +65,10 @@ def test_documents_hashes_vocabulary_and_deletes(loaded: ElasticsearchBackend) -
     sc.check_documents(loaded)
 
 
+def test_present_fields_without_reading_documents(loaded: ElasticsearchBackend) -> None:
+    sc.check_present_fields(loaded)
+
+
 def test_lexical_and_knn_in_one_msearch(loaded: ElasticsearchBackend) -> None:
     requests = [sc.lexical("leather"), sc.VECTOR_CASES["image"], sc.VECTOR_CASES["text"]]
     got = loaded.search(requests)

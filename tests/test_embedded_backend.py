@@ -328,3 +328,36 @@ def test_committed_batches_survive_kill_9(tmp_path: Path) -> None:
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     assert conn.execute("SELECT count(*) FROM fts").fetchone()[0] == count
     conn.close()
+
+
+def test_present_fields_match_the_reference(tmp_path: Path) -> None:
+    from blendsearch.backends.base import Backend
+    from blendsearch.backends.memory import MemoryBackend
+
+    vector = np.array([1.0, 0.0], dtype=np.float32)
+    docs = [
+        StoredDocument(
+            id="text", title="red shirt", attributes={"n": 1}, image_vector=vector, text_vector=vector
+        ),
+        StoredDocument(
+            id="photo",
+            title="  ",
+            enrichment=Enrichment(colours=["red"], tags=["shirts"], description="red shirts"),
+            image_vector=vector,
+            text_vector=vector,
+        ),
+        StoredDocument(id="bare", description="plain"),
+    ]
+    expected = {
+        "text": {"title", "attributes", "image_vector", "text_vector"},
+        "photo": {"colours", "tags", "generated", "image_vector", "text_vector"},
+        "bare": {"description"},
+    }
+    ids = ["bare", "missing", "photo", "text"]
+    with EmbeddedBackend(tmp_path / "idx") as backend:
+        backend.upsert(docs)
+        assert backend.present_fields(ids) == expected
+        assert Backend.present_fields(backend, ids) == expected  # the default, through get()
+    memory = MemoryBackend()
+    memory.upsert(docs)
+    assert memory.present_fields(ids) == expected

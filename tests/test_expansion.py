@@ -192,6 +192,38 @@ def test_expansions_missing_from_the_vocabulary_are_skipped(tmp_path: Path) -> N
     ]
 
 
+def test_reach_counts_documents_by_stem_and_a_phrase_by_its_rarest_word() -> None:
+    ex = Expander(ExpansionSettings(), {"shirt": 5, "shirts": 90, "sports": 70, "shoes": 120, "for": 300})
+    assert ex.reach("shirt") == 95  # the backend matches by stem: "shirt" also finds "shirts"
+    assert ex.reach("sports shoes") == 70
+    assert ex.reach("shoes for sports") == 70  # stop words do not count
+    assert ex.reach("jumper") == 0
+
+
+def test_a_word_the_catalogue_uses_is_not_widened_to_a_sibling(tmp_path: Path) -> None:
+    # WordNet and loose synonym lists call shorts "trunks" and flip-flops "thongs": in a catalogue that says
+    # "Shorts" in 120 documents, adding the 15 "boxers" documents only pushes underwear above shorts.
+    file = tmp_path / "syn.txt"
+    file.write_text("shorts => boxers\ntee => tshirts\n")
+    vocab = {"shorts": 120, "boxers": 15, "tee": 3, "tshirts": 100, "men": 200}
+    ex = Expander(ExpansionSettings(synonyms_file=str(file)), vocab)
+    only_synonyms = ONLY | {"synonyms": True}
+    result = ex.expand("men shorts", only_synonyms)
+    assert clauses(result) == [("men shorts", 1.0)]
+    assert result.stages[2].notes == [
+        "shorts: not widened to boxers (15) (the index has 'shorts' in 120 documents, "
+        "at least rare_ratio 0.1 of theirs)"
+    ]
+    # A word the catalogue rarely uses is widened: 3 "tee" documents against 100 "tshirts".
+    assert clauses(ex.expand("men tee", only_synonyms)) == [("men tee", 1.0), ("tshirts", 0.5)]
+    # rare_ratio=None widens every word (per query here); 0 widens only words the index lacks.
+    assert clauses(ex.expand("men shorts", only_synonyms | {"rare_ratio": None})) == [
+        ("men shorts", 1.0),
+        ("boxers", 0.5),
+    ]
+    assert clauses(ex.expand("men tee", only_synonyms | {"rare_ratio": 0})) == [("men tee", 1.0)]
+
+
 def test_missing_synonyms_file_turns_the_stage_off_with_a_notice(tmp_path: Path) -> None:
     missing = tmp_path / "nope.txt"
     result = expander(synonyms_file=str(missing)).expand("slacks", ONLY | {"synonyms": True})
@@ -206,10 +238,22 @@ def test_aubergine_expands_to_purple() -> None:
     assert result.stages[4].notes == ["aubergine -> purple (colour shade)"]
 
 
-def test_navy_targets_the_catalogue_name_navy_blue() -> None:
+def test_a_shade_the_catalogue_uses_widely_is_not_widened() -> None:
+    # 3 "navy" documents of 9 "blue" ones: the catalogue speaks the user's word, "blue" would only re-rank.
     vocab = {"navy": 3, "blue": 9, "shirts": 4}
     result = Expander(ExpansionSettings(), vocab).expand("navy shirts", ONLY | {"colours": True})
-    assert result.stages[4].output == "navy blue"
+    assert clauses(result) == [("navy shirts", 1.0)]
+    assert result.stages[4].notes == [
+        "navy: not widened to navy blue (3), blue (9) (the index has 'navy' in 3 documents, "
+        "at least rare_ratio 0.1 of theirs)"
+    ]
+
+
+def test_a_rare_shade_is_widened_to_its_family() -> None:
+    # "navy blue" reaches no more than "navy" does; the family "blue" reaches 40 times as many products.
+    vocab = {"navy": 1, "blue": 40, "shirts": 4}
+    result = Expander(ExpansionSettings(), vocab).expand("navy shirts", ONLY | {"colours": True})
+    assert result.stages[4].output == "blue"
     assert clauses(result) == [("navy shirts", 1.0), ("blue", 0.5)]
 
 
@@ -253,6 +297,17 @@ def test_wordnet_adds_product_synonyms_known_to_the_index(wordnet_available: Non
     assert clauses(result) == [("jumper", 1.0), ("sweater", 0.5)]
 
 
+def test_wordnet_leaves_a_word_the_catalogue_uses_alone(wordnet_available: None) -> None:
+    vocab = {**VOCAB, "jumper": 40}  # a catalogue that says "jumper" more often than "sweater" (10)
+    result = Expander(ExpansionSettings(), vocab).expand("jumper", ONLY | {"wordnet": True})
+    assert clauses(result) == [("jumper", 1.0)]
+    assert result.stages[3].notes == [
+        "jumper: skipped pinafore, pinny (not in index vocabulary)",
+        "jumper: not widened to sweater (10) (the index has 'jumper' in 40 documents, "
+        "at least rare_ratio 0.1 of theirs)",
+    ]
+
+
 def test_wordnet_does_not_turn_a_mug_into_a_fall_guy(wordnet_available: None) -> None:
     # WordNet files "mug" under chump / fall guy (a person) and under containers: neither is a product.
     result = expander().expand("mug", ONLY | {"wordnet": True})
@@ -289,9 +344,9 @@ def test_lexnames_file_is_the_standard_list() -> None:
 
 # -- the whole pipeline ------------------------------------------------------------------------------
 def test_all_stages_together_weigh_expansions_less() -> None:
-    result = expander().expand("Navy slacks", {"wordnet": False})
+    result = expander().expand("Aubergine slacks", {"wordnet": False})
     assert [s.name for s in result.stages] == ["normalise", "typos", "synonyms", "wordnet", "colours"]
-    assert clauses(result) == [("navy slacks", 1.0), ("trousers", 0.5), ("blue", 0.5)]
+    assert clauses(result) == [("aubergine slacks", 1.0), ("trousers", 0.5), ("purple", 0.5)]
     assert all(c.weight < result.clauses[0].weight for c in result.clauses[1:])
 
 

@@ -78,6 +78,10 @@ def test_documents_hashes_vocabulary_and_deletes(loaded: OpenSearchBackend) -> N
     sc.check_documents(loaded)
 
 
+def test_present_fields_without_reading_documents(loaded: OpenSearchBackend) -> None:
+    sc.check_present_fields(loaded)
+
+
 def test_all_channels_go_in_one_msearch(osmem_url: str) -> None:  # noqa: F811
     CountingClient.msearch_calls = 0
     backend = OpenSearchBackend(
@@ -163,3 +167,13 @@ def test_mappings_apply_cli_creates_index_and_moves_alias(osmem_url: str) -> Non
     assert alias_targets(client, "shop") == ["shop-v2"]
     mapping = client.indices.get_mapping(index="shop-v2")["shop-v2"]["mappings"]
     assert mapping["properties"]["text_vector"]["dimension"] == 4
+
+
+def test_drop_deletes_the_indices_behind_the_alias_only(loaded: OpenSearchBackend) -> None:
+    migrate(loaded.client, "products", loaded.index_body(MappingSettings(dim=4, synonyms=False)))
+    assert sorted(loaded.client.indices.get(index="products-*")) == ["products-v1", "products-v2"]
+    assert loaded.drop() == ["products-v2"]
+    assert loaded.exists() is False
+    # The previous index migrate kept (the way back) is not behind the alias, and drop leaves it.
+    assert sorted(loaded.client.indices.get(index="products-*")) == ["products-v1"]
+    assert loaded.drop() == []

@@ -439,16 +439,3 @@ def test_unserialisable_vector_is_rejected_alone() -> None:
     assert [(r.id, r.ok) for r in results] == [("a", True), ("nan", False)]
     assert "NaN" in (results[1].error or "")
     assert [line["index"]["_id"] for line in server.bodies[0][::2]] == ["a"]
-
-
-def test_benchmark_reports_throughput_and_latency() -> None:
-    from blendsearch.backends.benchmark import bulk_and_query_benchmark
-    from blendsearch.backends.memory import MemoryBackend
-
-    docs = _docs()
-    report = bulk_and_query_benchmark(
-        MemoryBackend(), docs, ["item", [LEXICAL, VECTOR]], batch_size=2, warmup=1
-    )
-    assert (report["docs"], report["rejected"], report["queries"]) == (3, 0, 2)
-    assert report["bulk_docs_per_s"] > 0
-    assert 0 <= report["query_p50_ms"] <= report["query_p99_ms"]

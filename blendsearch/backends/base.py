@@ -125,6 +125,16 @@ class Backend(abc.ABC):
     def iter_ids(self) -> Iterable[str]:
         """Every stored id."""
 
+    def present_fields(self, ids: Sequence[str]) -> dict[str, frozenset[str]]:
+        """Per stored id, what :func:`~blendsearch.backends.fields.present_fields` says it has.
+
+        Fusion asks it for a query's candidates. This default reads whole documents with
+        :meth:`get`; backends override it with a lookup of just the flags.
+        """
+        from blendsearch.backends.fields import present_fields
+
+        return {doc.id: present_fields(doc) for doc in self.get(ids, with_vectors=True)}
+
     # -- searching ---------------------------------------------------------------
     @abc.abstractmethod
     def search_lexical(self, request: LexicalRequest) -> ChannelResult:

@@ -1,63 +1,90 @@
-"""A small, backend-agnostic benchmark: bulk write throughput and query latency percentiles."""
+"""Backend-agnostic timing: bulk write throughput and query latency percentiles.
+
+The documents are already enriched and encoded and the queries already planned, so what is timed is
+the backend alone (its writes, its round trips, its retrieval), never the model.
+"""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 import numpy as np
+from pydantic import BaseModel
 
-from blendsearch.backends.base import Backend, ChannelRequest, LexicalRequest, QueryClause
-from blendsearch.config import SearchSettings
+from blendsearch.backends.base import Backend
 from blendsearch.documents import StoredDocument
 
-__all__ = ["bulk_and_query_benchmark"]
+__all__ = ["BulkTiming", "LatencyTiming", "time_bulk", "time_calls"]
+
+Input = TypeVar("Input")
+Output = TypeVar("Output")
 
 
-def _requests(query: str | Sequence[ChannelRequest], k: int) -> list[ChannelRequest]:
-    if isinstance(query, str):
-        fields = SearchSettings().text_fields
-        return [LexicalRequest(channel="bm25", clauses=[QueryClause(text=query)], fields=fields, k=k)]
-    return list(query)
+class BulkTiming(BaseModel):
+    """Bulk writes of pre-encoded documents, including the final flush (commit / refresh)."""
+
+    docs: int
+    rejected: int
+    seconds: float
+    docs_per_s: float
+    #: The reason of the first rejected document, if any.
+    first_error: str | None = None
 
 
-def bulk_and_query_benchmark(
-    backend: Backend,
-    docs: Sequence[StoredDocument],
-    queries: Sequence[str | Sequence[ChannelRequest]],
-    *,
-    batch_size: int = 500,
-    k: int = 100,
-    warmup: int = 3,
-) -> dict[str, float | int]:
-    """Write ``docs`` in batches, make them visible, then time each query (one ``backend.search`` each).
+class LatencyTiming(BaseModel):
+    """Warm latency per call (per query)."""
 
-    A query is a text (one ``bm25`` request over the default text fields) or a list of channel
-    requests (one round trip, e.g. one ``_msearch``). Returns docs/s over the writes and flush, and
-    query latency p50/p99/mean in milliseconds over the queries after ``warmup`` untimed ones.
-    """
-    start = time.perf_counter()
+    queries: int
+    p50_ms: float
+    p99_ms: float
+    mean_ms: float
+
+
+def time_bulk(backend: Backend, docs: Sequence[StoredDocument], batch_size: int = 500) -> BulkTiming:
+    """Upsert ``docs`` in batches of ``batch_size``, flush, and time it all."""
+    started = time.perf_counter()
     rejected = 0
+    first_error: str | None = None
     for offset in range(0, len(docs), batch_size):
-        rejected += sum(1 for r in backend.upsert(docs[offset : offset + batch_size]) if not r.ok)
+        for result in backend.upsert(docs[offset : offset + batch_size]):
+            if not result.ok:
+                rejected += 1
+                first_error = first_error or result.error
     backend.flush()
-    bulk_seconds = time.perf_counter() - start
-    prepared = [_requests(q, k) for q in queries]
-    for requests in prepared[:warmup]:
-        backend.search(requests)
-    latencies = []
-    for requests in prepared:
-        began = time.perf_counter()
-        backend.search(requests)
-        latencies.append((time.perf_counter() - began) * 1000.0)
+    seconds = time.perf_counter() - started
+    return BulkTiming(
+        docs=len(docs),
+        rejected=rejected,
+        seconds=round(seconds, 4),
+        docs_per_s=round(len(docs) / seconds, 1) if seconds > 0 else 0.0,
+        first_error=first_error,
+    )
+
+
+def time_calls(
+    call: Callable[[Input], Output], inputs: Sequence[Input], warmup: int = 3
+) -> tuple[LatencyTiming, list[Output]]:
+    """Make each call once after ``warmup`` untimed ones; the timing and every call's output.
+
+    E.g. ``time_calls(backend.search, plans)``: one round trip per planned query on a cluster.
+    """
+    for item in inputs[:warmup]:
+        call(item)
+    latencies: list[float] = []
+    outputs: list[Output] = []
+    for item in inputs:
+        started = time.perf_counter()
+        outputs.append(call(item))
+        latencies.append((time.perf_counter() - started) * 1000.0)
     times = np.asarray(latencies, dtype=np.float64)
-    return {
-        "docs": len(docs),
-        "rejected": rejected,
-        "bulk_seconds": round(bulk_seconds, 4),
-        "bulk_docs_per_s": round(len(docs) / bulk_seconds, 1) if bulk_seconds > 0 else 0.0,
-        "queries": len(prepared),
-        "query_p50_ms": round(float(np.percentile(times, 50)), 3) if times.size else 0.0,
-        "query_p99_ms": round(float(np.percentile(times, 99)), 3) if times.size else 0.0,
-        "query_mean_ms": round(float(times.mean()), 3) if times.size else 0.0,
-    }
+    if not times.size:
+        return LatencyTiming(queries=0, p50_ms=0.0, p99_ms=0.0, mean_ms=0.0), outputs
+    timing = LatencyTiming(
+        queries=len(latencies),
+        p50_ms=round(float(np.percentile(times, 50)), 3),
+        p99_ms=round(float(np.percentile(times, 99)), 3),
+        mean_ms=round(float(times.mean()), 3),
+    )
+    return timing, outputs

@@ -5,10 +5,12 @@ from __future__ import annotations
 from blendsearch._types import AttributeValue
 from blendsearch.documents import StoredDocument
 
-__all__ = ["LEXICAL_FIELDS", "document_fields", "filter_fields"]
+__all__ = ["LEXICAL_FIELDS", "VECTOR_FIELDS", "document_fields", "filter_fields", "present_fields"]
 
 #: Logical text fields, named in SearchSettings.text_fields / metadata_fields.
 LEXICAL_FIELDS = ("title", "description", "attributes", "colours", "tags", "generated")
+#: What :func:`present_fields` calls a stored vector (a ``VectorRequest.field`` plus ``_vector``).
+VECTOR_FIELDS = ("image_vector", "text_vector")
 
 
 def document_fields(doc: StoredDocument) -> dict[str, str]:
@@ -30,3 +32,14 @@ def filter_fields(doc: StoredDocument) -> dict[str, AttributeValue | None]:
     fields.setdefault("tags", list(doc.enrichment.tags))
     fields.setdefault("id", doc.id)
     return fields
+
+
+def present_fields(doc: StoredDocument) -> frozenset[str]:
+    """The lexical fields with some text and the vectors a document has: what a channel can see of it.
+
+    Fusion tells "searched and not matched" from "nothing there to search" with it (an image-only
+    product has no ``title`` for BM25 to match).
+    """
+    texts = [name for name, text in document_fields(doc).items() if text.strip()]
+    vectors = [name for name in VECTOR_FIELDS if getattr(doc, name) is not None]
+    return frozenset(texts + vectors)

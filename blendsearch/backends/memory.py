@@ -15,7 +15,7 @@ from blendsearch.backends.base import (
     UpsertResult,
     VectorRequest,
 )
-from blendsearch.backends.fields import document_fields, filter_fields
+from blendsearch.backends.fields import document_fields, filter_fields, present_fields
 from blendsearch.documents import StoredDocument
 from blendsearch.filters import matches
 from blendsearch.text import analyze, words
@@ -56,6 +56,9 @@ class MemoryBackend(Backend):
         if with_vectors:
             return [d.model_copy() for d in found]
         return [d.model_copy(update={"image_vector": None, "text_vector": None}) for d in found]
+
+    def present_fields(self, ids: Sequence[str]) -> dict[str, frozenset[str]]:
+        return {i: present_fields(self._docs[i]) for i in ids if i in self._docs}
 
     def count(self) -> int:
         return len(self._docs)

@@ -33,6 +33,8 @@ from blendsearch.backends.base import (
     VectorRequest,
 )
 from blendsearch.backends.bulk import BulkOutcome, BulkSettings, bulk_write, error_reason
+from blendsearch.backends.fields import LEXICAL_FIELDS
+from blendsearch.backends.fields import VECTOR_FIELDS as PRESENT_VECTOR_FIELDS
 from blendsearch.documents import StoredDocument
 from blendsearch.exceptions import (
     BackendConnectionError,
@@ -70,6 +72,10 @@ __all__ = [
 
 _RETRY_STATUSES = (429, 502, 503, 504)
 _GET_CHUNK = 1000
+
+
+#: Cluster fields whose presence :meth:`RemoteBackend.present_fields` reports (cluster names = logical names).
+PRESENT_FIELD_NAMES = (*LEXICAL_FIELDS, *PRESENT_VECTOR_FIELDS)
 
 
 def query_text(text: str) -> str:
@@ -358,6 +364,20 @@ class RemoteBackend(Backend, abc.ABC):
         self._call("index creation", self.client.indices.create, index=name, body=body)
         self._exists = True
 
+    def drop(self) -> list[str]:
+        """Delete the index, or every index behind the alias, for good; returns the names deleted.
+
+        For throwaway indices (benchmarks, tests): there is no undo.
+        """
+        from blendsearch.backends.migrate import alias_targets
+
+        names = alias_targets(self.client, self.index) or ([self.index] if self.exists() else [])
+        for name in names:
+            self._call("index deletion", self.client.indices.delete, index=name)
+        self._exists = False
+        self._vocabulary = None
+        return names
+
     # -- writing -----------------------------------------------------------------------------------
     def _bulk(self, actions: list[dict[str, Any]]) -> list[BulkOutcome]:
         kwargs: dict[str, Any] = {}
@@ -468,6 +488,36 @@ class RemoteBackend(Backend, abc.ABC):
                 df.update(set(hit.get("_source", {}).get("words", [])))
             self._vocabulary = dict(df)
         return dict(self._vocabulary)
+
+    def present_fields(self, ids: Sequence[str]) -> dict[str, frozenset[str]]:
+        """One ``_msearch`` of ``exists`` filters over the ids, one per field, and no document bodies.
+
+        Empty text fields are not written (:func:`~blendsearch.mappings.layout.to_source`), so ``exists``
+        means "has text"; documents written by an older blendsearch with empty strings count as having
+        the field, which fuses them as before (a miss, not unseen).
+        """
+        wanted = list(dict.fromkeys(ids))
+        if not wanted or not self.exists():
+            return {}
+        names = ["", *PRESENT_FIELD_NAMES]  # "" = which ids exist at all
+        lines: list[dict[str, Any]] = []
+        for name in names:
+            where: list[dict[str, Any]] = [{"ids": {"values": wanted}}]
+            if name:
+                where.append({"exists": {"field": name}})
+            body = {"size": len(wanted), "_source": False, "query": {"bool": {"filter": where}}}
+            lines.extend([{"index": self.index}, body])
+        responses = self._call("present fields", self.client.msearch, body=lines)["responses"]
+        having: dict[str, set[str]] = {}
+        for name, response in zip(names, responses, strict=True):
+            if "error" in response:
+                raise BackendError(f"{self.product} field lookup failed: {_response_error(response)}")
+            having[name] = {hit["_id"] for hit in response["hits"]["hits"]}
+        return {
+            id_: frozenset(n for n in PRESENT_FIELD_NAMES if id_ in having[n])
+            for id_ in wanted
+            if id_ in having[""]
+        }
 
     # -- searching ---------------------------------------------------------------------------------
     def search_lexical(self, request: LexicalRequest) -> ChannelResult:

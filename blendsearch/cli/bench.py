@@ -1,4 +1,4 @@
-"""``bench quality`` and ``bench ingest``: the benchmarks on a catalogue with a train/test split."""
+"""The ``bench`` commands (quality, ingest, backends) on a catalogue with a train/test split."""
 
 from __future__ import annotations
 
@@ -20,6 +20,12 @@ catalog_option = click.option(
 model_option = click.option(
     "--model",
     help="Model spec or folder (hash:32 checks plumbing); default: one trained on split=train, cached.",
+)
+timed_queries_option = click.option(
+    "--queries",
+    "queries_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Queries to time (default: queries-dev.jsonl beside the catalogue).",
 )
 limit_option = click.option(
     "--limit", type=click.IntRange(1), help="Index a seeded sample of this many test products (smoke runs)."
@@ -144,12 +150,7 @@ def _quality_plots(report: object, folder: Path) -> None:
 @bench_group.command("ingest")
 @catalog_option
 @model_option
-@click.option(
-    "--queries",
-    "queries_file",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Queries to time (default: queries-dev.jsonl beside the catalogue).",
-)
+@timed_queries_option
 @limit_option
 @click.option(
     "--index-dir", type=click.Path(file_okay=False, path_type=Path), help="A fresh folder to build in."
@@ -187,6 +188,71 @@ def ingest_command(
         f"p99 {report.query_p99_ms:.1f} ms, "
         f"encoding {report.encode_share:.0%} of the time (p50 {report.encode_p50_ms:.1f} ms)"
     )
+
+
+@bench_group.command("backends")
+@catalog_option
+@model_option
+@click.option(
+    "--backend",
+    "backend_urls",
+    multiple=True,
+    help="A cluster to time too: opensearch+http(s)://host:port or elasticsearch+... (repeatable).",
+)
+@click.option(
+    "--emulators/--no-emulators",
+    default=True,
+    show_default=True,
+    help="Also start osmem-server and noida-db on 127.0.0.1 and time them (labelled emulator figures).",
+)
+@timed_queries_option
+@click.option(
+    "--query-limit",
+    default=100,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Time the first N queries on every backend (noida-db scans every document per query).",
+)
+@limit_option
+@json_option
+def backends_command(
+    catalog_file: Path,
+    model: str | None,
+    backend_urls: tuple[str, ...],
+    emulators: bool,
+    queries_file: Path | None,
+    query_limit: int,
+    limit: int | None,
+    as_json: bool,
+) -> None:
+    """Bulk docs/s and query p50/p99 of the same documents and queries on each backend, side by side."""
+    from blendsearch.eval.bench_backends import bench_backends
+
+    with library_errors():
+        report = bench_backends(
+            catalog_file,
+            model=model,
+            backend_urls=backend_urls,
+            emulators=emulators,
+            queries_path=queries_file,
+            query_limit=query_limit,
+            limit=limit,
+            progress=_say,
+        )
+    if as_json:
+        echo_json(report)
+        return
+    click.echo(f"{report.products} products, {report.queries} queries, model {report.model}")
+    for row in report.rows:
+        label = f"{row.name} ({row.emulator}, emulator)" if row.emulator else row.name
+        latency = "; ".join(
+            f"{mode} p50 {t.p50_ms:.1f} ms p99 {t.p99_ms:.1f} ms, nDCG@10 {row.ndcg_at_10[mode]:.3f}, "
+            f"top-10 agreement {row.top10_agreement[mode]:.2f}"
+            for mode, t in row.latency.items()
+        )
+        click.echo(f"{label}: bulk {row.bulk.docs_per_s:.0f} docs/s; {latency or 'no queries'}")
+        for note in row.notes:
+            click.echo(f"  note: {note}")
 
 
 commands: list[click.Command] = [bench_group]

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from blendsearch.cli.options import (
+    backend_option,
     config_option,
     echo_json,
     index_option,
@@ -53,7 +54,7 @@ def _progress_printer() -> object | None:
 @click.option(
     "--model", help="Model: hub id, local folder, open_clip:NAME, or a trained blendsearch model folder."
 )
-@click.option("--backend", "backend_url", help="opensearch+http(s)://... or elasticsearch+http(s)://... URL.")
+@backend_option
 @click.option(
     "--rejects", type=click.Path(dir_okay=False, path_type=Path), help="Write rejected items here (JSONL)."
 )
@@ -186,6 +187,7 @@ def _print_result(result: SearchResult) -> None:
 @click.option("--rrf-k", type=float)
 @click.option("--no-expand", is_flag=True, help="Search the words as typed (no synonyms, typo fixes).")
 @click.option("--min-probability", type=float, help="Drop hits below this calibrated probability.")
+@backend_option
 @json_option
 def search(
     text: str | None,
@@ -201,11 +203,10 @@ def search(
     rrf_k: float | None,
     no_expand: bool,
     min_probability: float | None,
+    backend_url: str | None,
     as_json: bool,
 ) -> None:
     """Hybrid search: TEXT and/or --image, with filters and per-query weights."""
-    if not (index_dir / "blendsearch.json").is_file():
-        raise click.ClickException(f"{index_dir} is not a blendsearch index (run `blendsearch ingest` first)")
     with library_errors():
         query = HybridQuery(
             text=text,
@@ -221,7 +222,7 @@ def search(
             expand=False if no_expand else None,
             min_probability=min_probability,
         )
-        with Engine.open(index_dir) as engine:
+        with _open_index(index_dir, backend_url) as engine:
             result = engine.search(query)
     if as_json:
         echo_json(result.model_dump(mode="json"))
@@ -231,12 +232,11 @@ def search(
 
 @click.command()
 @index_option
+@backend_option
 @json_option
-def stats(index_dir: Path, as_json: bool) -> None:
+def stats(index_dir: Path, backend_url: str | None, as_json: bool) -> None:
     """Documents, model and calibration of an index."""
-    if not (index_dir / "blendsearch.json").is_file():
-        raise click.ClickException(f"{index_dir} is not a blendsearch index")
-    with library_errors(), Engine.open(index_dir) as engine:
+    with library_errors(), _open_index(index_dir, backend_url) as engine:
         info = engine.stats()
     if as_json:
         echo_json(info)
@@ -248,17 +248,28 @@ def stats(index_dir: Path, as_json: bool) -> None:
 @click.command()
 @click.argument("ids", nargs=-1, required=True)
 @index_option
+@backend_option
 @json_option
-def delete(ids: tuple[str, ...], index_dir: Path, as_json: bool) -> None:
+def delete(ids: tuple[str, ...], index_dir: Path, backend_url: str | None, as_json: bool) -> None:
     """Delete documents by id."""
-    if not (index_dir / "blendsearch.json").is_file():
-        raise click.ClickException(f"{index_dir} is not a blendsearch index")
-    with library_errors(), Engine.open(index_dir) as engine:
+    with library_errors(), _open_index(index_dir, backend_url) as engine:
         removed = engine.delete(ids)
     if as_json:
         echo_json({"requested": len(ids), "deleted": removed})
     else:
         click.echo(f"deleted {removed} of {len(ids)}")
+
+
+def _open_index(index_dir: Path, backend_url: str | None) -> Engine:
+    """An existing index; ``--backend`` points this run at a cluster without changing the stored config."""
+    if not (index_dir / "blendsearch.json").is_file():
+        raise click.ClickException(f"{index_dir} is not a blendsearch index (run `blendsearch ingest` first)")
+    if backend_url is None:
+        return Engine.open(index_dir)
+    from blendsearch.backends.url import backend_from_url
+
+    config = stored_or_default_config(index_dir, None)
+    return Engine.open(index_dir, backend=backend_from_url(backend_url, index_dir.name, config))
 
 
 commands = [ingest, search, stats, delete]

@@ -15,6 +15,7 @@ from blendsearch.config import EngineConfig, load_config
 from blendsearch.exceptions import BlendsearchError
 
 __all__ = [
+    "backend_option",
     "config_option",
     "echo_json",
     "engine_config",
@@ -32,6 +33,11 @@ index_option = click.option(
     required=True,
     type=click.Path(file_okay=False, path_type=Path),
     help="Index directory.",
+)
+backend_option = click.option(
+    "--backend",
+    "backend_url",
+    help="opensearch+http(s)://... or elasticsearch+http(s)://... URL (ingest saves it with the index).",
 )
 config_option = click.option(
     "--config",

@@ -19,7 +19,7 @@ def _num(value: float | None, digits: int = 4) -> str:
 def _channels(row: CandidateScore) -> str:
     parts = []
     for name, score in row.channels.items():
-        raw = "-" if score.raw is None else f"{score.raw:.3g}"
+        raw = "unseen" if score.unseen else "-" if score.raw is None else f"{score.raw:.3g}"
         parts.append(f"{name} {raw}/{_num(score.normalised, 2)}/+{score.contribution:.3f}")
     return "  ".join(parts)
 
@@ -70,7 +70,10 @@ def format_report(report: DebugReport) -> str:
                 lines.append(f"      {_channels(row)}")
         lines.append(f"  -> {group.verdict}")
     if report.groups and any(c.channels for c in report.candidates):
-        lines.append("  (channels: raw/normalised/+contribution to the fused score)")
+        lines.append(
+            "  (channels: raw/normalised/+contribution to the fused score; unseen: the item has no field "
+            "the channel searches, credited with the channel's mean)"
+        )
     if report.warnings:
         lines.append("")
         lines.append("warnings:")

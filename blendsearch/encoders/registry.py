@@ -77,7 +77,7 @@ def _register_builtins() -> None:
 
 
 def load_encoder(spec: str, batch_size: int = 64, device: str = "auto") -> Encoder:
-    """Load the encoder a spec names; raises EncoderError with the reason when it cannot."""
+    """Load the encoder a spec names; raises EncoderError (MissingDependencyError for a missing package)."""
     _register_builtins()
     device = resolve_device(device)
     scheme, sep, rest = spec.partition(":")

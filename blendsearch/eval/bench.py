@@ -54,11 +54,15 @@ __all__ = [
     "IngestBenchReport",
     "QualityReport",
     "bench_ingest",
+    "bench_index_dir",
     "bench_quality",
+    "build_index",
     "catalog_hash",
     "condition_documents",
     "ensure_model",
     "method_names",
+    "sample_ids",
+    "timing_queries",
 ]
 
 Condition = Literal["full", "sparse", "images"]
@@ -122,6 +126,20 @@ def ensure_model(
     resume = (out / "checkpoint" / "state.json").is_file()
     train_model(catalog_path, out, split_field=split_field, split_value=train_split, resume=resume)
     return str(out)
+
+
+def sample_ids(ids: Sequence[str], limit: int | None, rng: np.random.Generator) -> list[str]:
+    """A sorted seeded sample of ``limit`` ids (all of them when ``limit`` is None or not smaller)."""
+    if limit is None or limit >= len(ids):
+        return list(ids)
+    return sorted(ids[int(i)] for i in rng.choice(len(ids), size=limit, replace=False))
+
+
+def bench_index_dir(catalog_path: PathInput, spec: str, limit: int | None, seed: int) -> Path:
+    """Where benchmark indexes of this catalogue, model and test sample are cached (and reused)."""
+    model_key = hashlib.sha256(spec.encode()).hexdigest()[:8]
+    key = f"{catalog_hash(catalog_path)}-{model_key}-n{limit or 'all'}-s{seed}"
+    return blendsearch_home() / "bench" / key
 
 
 def _image_ref(row: dict[str, Any], catalog_path: Path, id_: str) -> tuple[str | None, str]:
@@ -206,7 +224,7 @@ def _open_index(
     return Engine.open(index_dir, config, backend=backend)
 
 
-def _build_index(
+def build_index(
     index_dir: Path,
     docs: list[Document],
     image_root: str,
@@ -308,7 +326,7 @@ def _tune_on_train(
     image_only = _image_only_ids(condition, sample, set(), rng, image_only_fraction)
     docs, root = condition_documents(catalog, catalog_path, sample, image_only)
     backend = backend_factory() if backend_factory else None
-    engine = _build_index(index_dir, docs, root, model, backend, progress, bench_enrichment(catalog))
+    engine = build_index(index_dir, docs, root, model, backend, progress, bench_enrichment(catalog))
     try:
         if tune_queries is not None:
             queries = load_queries(tune_queries)
@@ -383,8 +401,7 @@ def bench_quality(
     test = catalog.ids("test")
     if not test:
         raise CatalogError(f"{path} has no split=test products")
-    if limit is not None and limit < len(test):
-        test = sorted(test[int(i)] for i in rng.choice(len(test), size=limit, replace=False))
+    test = sample_ids(test, limit, rng)
     listed_file = Path(image_only_file) if image_only_file else path.parent / IMAGE_ONLY_FILE
     listed: set[str] = set()
     if condition == "sparse":
@@ -394,12 +411,11 @@ def bench_quality(
     image_only = _image_only_ids(condition, test, listed, rng, 0.0)
     fraction = len(image_only) / len(test)
 
-    key = f"{catalog_hash(path)}-{hashlib.sha256(spec.encode()).hexdigest()[:8]}-n{limit or 'all'}-s{seed}"
-    root_dir = Path(index_dir) if index_dir else blendsearch_home() / "bench" / key
+    root_dir = Path(index_dir) if index_dir else bench_index_dir(path, spec, limit, seed)
     started = time.perf_counter()
     docs, image_root = condition_documents(catalog, path, test, image_only)
     backend = backend_factory() if backend_factory else None
-    engine = _build_index(
+    engine = build_index(
         root_dir / f"test-{condition}", docs, image_root, spec, backend, progress, bench_enrichment(catalog)
     )
     timings["ingest_test"] = time.perf_counter() - started
@@ -528,9 +544,7 @@ def bench_ingest(
     catalog = read_catalog(path)
     spec = ensure_model(path, model, progress=progress)
     ids = catalog.ids("test") or catalog.ids()
-    if limit is not None and limit < len(ids):
-        rng = np.random.default_rng(seed)
-        ids = sorted(ids[int(i)] for i in rng.choice(len(ids), size=limit, replace=False))
+    ids = sample_ids(ids, limit, np.random.default_rng(seed))
     docs, root = condition_documents(catalog, path, ids, set())
     with tempfile.TemporaryDirectory(prefix="blendsearch-bench-") as tmp:
         target = Path(index_dir) if index_dir else Path(tmp) / "index"
@@ -553,7 +567,8 @@ def bench_ingest(
             encoder.encode_images(images)
             encoder.encode_texts(texts)
             encoder_seconds = time.perf_counter() - started
-            latency = _query_latency(engine, _latency_queries(path, queries_path), HybridQuery)
+            texts = [q.query for q in timing_queries(path, queries_path)]
+            latency = _query_latency(engine, texts, HybridQuery)
         finally:
             engine.close()
     pipeline_rate = len(docs) / ingest_seconds if ingest_seconds > 0 else 0.0
@@ -572,12 +587,13 @@ def bench_ingest(
     )
 
 
-def _latency_queries(catalog_path: Path, queries_path: PathInput | None) -> list[str]:
+def timing_queries(catalog_path: Path, queries_path: PathInput | None) -> list[JudgedQuery]:
+    """Queries to time: ``queries_path``, else ``queries-dev.jsonl`` beside the catalogue."""
     if queries_path is not None:
-        return [q.query for q in load_queries(queries_path)]
+        return load_queries(queries_path)
     beside = catalog_path.parent / "queries-dev.jsonl"
     if beside.is_file():
-        return [q.query for q in load_queries(beside)]
+        return load_queries(beside)
     raise ConfigError("give --queries: no queries-dev.jsonl lies beside the catalogue to time queries with")
 
 

@@ -99,6 +99,7 @@ class _Prepared:
     channels: list[str]
     normalised: dict[str, np.ndarray]
     ranks: np.ndarray
+    seen: np.ndarray
     gains: np.ndarray
     ideal: float
 
@@ -111,6 +112,7 @@ def _prepare(run: QueryRun, judgement: Judgement, k: int) -> _Prepared:
             order.setdefault(id_, len(order))
     n, c = len(order), len(results)
     ranks = np.zeros((n, c))
+    seen = np.ones((n, c), dtype=bool)
     normalised = {m: np.full((n, c), np.nan) for m in ("minmax", "zscore", "none")}
     for j, result in enumerate(results):
         rows = np.fromiter((order[i] for i in result.ids), dtype=np.int64, count=len(result.ids))
@@ -118,8 +120,10 @@ def _prepare(run: QueryRun, judgement: Judgement, k: int) -> _Prepared:
         for method, matrix in normalised.items():
             matrix[rows, j] = normalise(scores, method)
         ranks[rows, j] = ranks_descending(scores)
+        seen[[order[i] for i in run.unseen.get(result.channel, ()) if i in order], j] = False
     ideal = dcg_at_k(np.sort(judgement.judged())[::-1], k)
-    return _Prepared([r.channel for r in results], normalised, ranks, judgement.gains_of(list(order)), ideal)
+    gains = judgement.gains_of(list(order))
+    return _Prepared([r.channel for r in results], normalised, ranks, seen, gains, ideal)
 
 
 def _score(prepared: _Prepared, settings: TunedSettings, k: int) -> float:
@@ -132,6 +136,7 @@ def _score(prepared: _Prepared, settings: TunedSettings, k: int) -> float:
         weights,
         settings.combination,
         settings.rrf_k,
+        prepared.seen,
     )
     top = np.argsort(-fusion.scores, kind="stable")[:k]
     return dcg_at_k(prepared.gains[top], k) / prepared.ideal

@@ -4,6 +4,10 @@ The user's own words (normalised and typo-corrected) stay the first clause at fu
 is a further clause at ``expansion_weight``, so expanded terms widen recall without outranking what the
 user typed. Expansions keep only words the index's vocabulary holds (an expansion the index cannot match
 only adds noise to the explanation), and words the user already typed are not repeated in them.
+
+A word the catalogue itself uses widely is not widened (``ExpansionSettings.rare_ratio``): expanded
+clauses add to the score, so documents matching a rarer or sibling term ("shorts" -> "boxers", "flip
+flops" -> "thong") would outrank the user's own matches while no product the word misses is found.
 """
 
 from __future__ import annotations
@@ -65,6 +69,7 @@ class Expander:
         self.vocabulary: dict[str, int] = dict(vocabulary)
         # Typo targets: real words (letters only, 3+ long); sorted so ties resolve the same on every run.
         self._choices = sorted(w for w in self.vocabulary if len(w) >= 3 and w.isalpha())
+        self._stem_reach: dict[str, int] | None = None
 
     # -- settings -------------------------------------------------------------------------------------
     def resolve(self, overrides: Mapping[str, Any] | None) -> tuple[ExpansionSettings, bool]:
@@ -175,15 +180,50 @@ class Expander:
     def _usable(self, phrase: str) -> str | None:
         return phrase_form(phrase, self.vocabulary)
 
-    def _offer(self, source: str, candidates: list[str], added: _Added, notes: list[str], why: str) -> None:
+    def reach(self, phrase: str) -> int:
+        """About how many documents a phrase's words all match: the fewest of any one word's stem (the
+        backend matches by stem, so "shirt" also reaches the documents saying "shirts"); 0 if one is unknown.
+        """
+        if self._stem_reach is None:
+            reach: dict[str, int] = {}
+            for word, count in self.vocabulary.items():
+                key = stem(word)
+                reach[key] = reach.get(key, 0) + count
+            self._stem_reach = reach
+        counts = [self._stem_reach.get(stem(w), 0) for w in phrase.split() if w not in STOPWORDS]
+        return min(counts) if counts else 0
+
+    def _covered(self, source: str, form: str, settings: ExpansionSettings) -> tuple[int, int] | None:
+        """``(source documents, term documents)`` when the index already knows ``source`` well enough that
+        expanding it to ``form`` would only re-rank (see ``ExpansionSettings.rare_ratio``), else None."""
+        if settings.rare_ratio is None:
+            return None
+        have = self.reach(source)
+        if have == 0:
+            return None
+        gain = self.reach(form)
+        return (have, gain) if have >= settings.rare_ratio * gain else None
+
+    def _offer(
+        self,
+        source: str,
+        candidates: list[str],
+        added: _Added,
+        notes: list[str],
+        why: str,
+        settings: ExpansionSettings,
+    ) -> None:
         taken: list[str] = []
         missing: list[str] = []
+        covered: list[str] = []
         for candidate in candidates:
             if len(taken) >= MAX_PER_MATCH:
                 break
             form = self._usable(candidate)
             if form is None:
                 missing.append(candidate)
+            elif (counts := self._covered(source, form, settings)) is not None:
+                covered.append(f"{form} ({counts[1]})")
             elif added.add(form):
                 taken.append(form)
         if taken:
@@ -191,7 +231,12 @@ class Expander:
             notes.append(f"{source} -> {', '.join(taken)} ({why})")
         if missing:
             notes.append(f"{source}: skipped {', '.join(missing)} (not in index vocabulary)")
-        if not taken and not missing:
+        if covered:
+            notes.append(
+                f"{source}: not widened to {', '.join(covered)} (the index has {source!r} in "
+                f"{self.reach(source)} documents, at least rare_ratio {settings.rare_ratio:g} of theirs)"
+            )
+        if not taken and not missing and not covered:
             notes.append(f"{source}: nothing new ({why})")
 
     def _synonyms(
@@ -208,7 +253,7 @@ class Expander:
         notes: list[str] = []
         for match in rules.table.find([stem(t.term) for t in tokens]):
             source = " ".join(t.term for t in tokens[match.start : match.end])
-            self._offer(source, list(match.values), added, notes, f"synonyms in {rules.source}")
+            self._offer(source, list(match.values), added, notes, f"synonyms in {rules.source}", settings)
         return notes or ["no synonym rule matched"]
 
     def _wordnet(
@@ -223,14 +268,16 @@ class Expander:
         while i < len(tokens):  # two-word nouns ("tote bag") first, then single words
             for length in (2, 1):
                 span = tokens[i : i + length]
-                if len(span) == length and self._wordnet_span(reader, span, added, notes):
+                if len(span) == length and self._wordnet_span(reader, span, added, notes, settings):
                     i += length
                     break
             else:
                 i += 1
         return notes or ["no product sense in WordNet"]
 
-    def _wordnet_span(self, reader: Any, span: list[Token], added: _Added, notes: list[str]) -> bool:
+    def _wordnet_span(
+        self, reader: Any, span: list[Token], added: _Added, notes: list[str], settings: ExpansionSettings
+    ) -> bool:
         """Offer WordNet synonyms of one word or two-word noun; False when it has no product sense."""
         if any(t.term in STOPWORDS for t in span):
             return False
@@ -247,7 +294,8 @@ class Expander:
             if unknown:
                 candidates += list(sense.hypernyms)
         categories = ", ".join(dict.fromkeys(f"{s.synset} under {s.category}" for s in senses))
-        self._offer(phrase, list(dict.fromkeys(candidates)), added, notes, f"WordNet: {categories}")
+        why = f"WordNet: {categories}"
+        self._offer(phrase, list(dict.fromkeys(candidates)), added, notes, why, settings)
         return True
 
     def _colours(
@@ -260,13 +308,14 @@ class Expander:
             source = " ".join(t.term for t in tokens[match.start : match.end])
             names = [n for names in match.values for n in names if stems(n.split()) != stems(source.split())]
             if names:
-                self._offer(source, list(dict.fromkeys(names)), added, notes, "colour shade")
+                self._offer(source, list(dict.fromkeys(names)), added, notes, "colour shade", settings)
         for i, token in enumerate(tokens):
             if i in covered or token.term in STOPWORDS:
                 continue
             family = enrichment_family(token.term)
             if family:
-                self._offer(token.term, [family], added, notes, "colour family of the enrichment palette")
+                why = "colour family of the enrichment palette"
+                self._offer(token.term, [family], added, notes, why, settings)
         return notes or ["no colour word"]
 
 

@@ -80,7 +80,8 @@ def _vector(value: np.ndarray | None) -> list[float] | None:
 
 def to_source(doc: StoredDocument) -> dict[str, Any]:
     """The cluster document for a stored document."""
-    source: dict[str, Any] = {"id": doc.id, **document_fields(doc)}
+    # Empty text fields are left out, so an ``exists`` query means "has text" (RemoteBackend.present_fields).
+    source: dict[str, Any] = {"id": doc.id, **{k: v for k, v in document_fields(doc).items() if v.strip()}}
     keywords: dict[str, list[str]] = {}
     numbers: dict[str, list[float]] = {}
     values: dict[str, list[float]] = {}

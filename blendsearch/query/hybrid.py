@@ -2,17 +2,22 @@
 
 Split in two so tuning can run each query once (:func:`plan_requests` + ``backend.search``) and re-fuse
 many times offline (:func:`fuse_run`) with other weights, normalisations and combinations.
+
+Between the two, :func:`unseen_candidates` finds which channels cannot see which candidates (an
+image-only product has no text for ``bm25``): fusion credits those with the channel's mean instead of
+scoring them as misses (see :func:`blendsearch.scoring.unseen_values`).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from blendsearch.backends.base import (
+    Backend,
     ChannelRequest,
     ChannelResult,
     LexicalRequest,
@@ -24,7 +29,15 @@ from blendsearch.encoders.base import l2_normalise
 from blendsearch.query.models import ChannelScore, Hit, HybridQuery
 from blendsearch.scoring import combine, normalise, ranks_descending
 
-__all__ = ["QueryRun", "effective_settings", "fuse_run", "plan_requests"]
+__all__ = [
+    "QueryRun",
+    "effective_settings",
+    "find_unseen",
+    "fuse_run",
+    "plan_requests",
+    "searched_fields",
+    "unseen_candidates",
+]
 
 
 class QueryRun(BaseModel):
@@ -34,7 +47,11 @@ class QueryRun(BaseModel):
 
     query: HybridQuery
     settings: SearchSettings
+    #: What was (or will be) sent to the backend; the same plan can run on several backends.
+    requests: list[ChannelRequest] = Field(default_factory=list)
     results: list[ChannelResult] = Field(default_factory=list)
+    #: Channel -> candidate ids it cannot see (none of the fields it searches); see :func:`unseen_candidates`.
+    unseen: dict[str, list[str]] = Field(default_factory=dict)
     clauses: list[QueryClause] = Field(default_factory=list)
     notices: list[str] = Field(default_factory=list)
     timings_ms: dict[str, float] = Field(default_factory=dict)
@@ -117,11 +134,48 @@ def plan_requests(
     return requests
 
 
+def searched_fields(request: ChannelRequest) -> frozenset[str]:
+    """The stored fields a request reads (names as in :func:`blendsearch.backends.fields.present_fields`)."""
+    if isinstance(request, LexicalRequest):
+        return frozenset(name for name, boost in request.fields.items() if boost > 0)
+    return frozenset({f"{request.field}_vector"})
+
+
+def find_unseen(
+    requests: Sequence[ChannelRequest],
+    results: Sequence[ChannelResult],
+    present: Mapping[str, frozenset[str]],
+) -> dict[str, list[str]]:
+    """Per channel, the candidates (of every channel's results) that have none of the fields it reads.
+
+    ``present`` maps ids to their present fields; an id it lacks counts as seen (a miss, as before).
+    """
+    candidates = list(dict.fromkeys(id_ for result in results for id_ in result.ids))
+    unseen: dict[str, list[str]] = {}
+    for request in requests:
+        fields = searched_fields(request)
+        ids = [i for i in candidates if i in present and not fields & present[i]]
+        if ids:
+            unseen[request.channel] = ids
+    return unseen
+
+
+def unseen_candidates(
+    requests: Sequence[ChannelRequest], results: Sequence[ChannelResult], backend: Backend
+) -> dict[str, list[str]]:
+    """:func:`find_unseen` with the candidates' present fields looked up in ``backend``."""
+    candidates = list(dict.fromkeys(id_ for result in results for id_ in result.ids))
+    if not candidates:
+        return {}
+    return find_unseen(requests, results, backend.present_fields(candidates))
+
+
 def fuse_run(run: QueryRun, settings: SearchSettings | None = None) -> list[Hit]:
     """Fuse a run's channel candidates into hits, best first (no pagination, no documents).
 
     Every hit lists every channel that ran, with raw/normalised/rank left None where that channel did
-    not return it, and its contribution to the fused score.
+    not return it, and its contribution to the fused score. Candidates in ``run.unseen`` of a channel
+    are credited with that channel's mean (:func:`blendsearch.scoring.unseen_values`), not a miss.
     """
     settings = settings or run.settings
     results = [r for r in run.results if r.ids]
@@ -135,14 +189,16 @@ def fuse_run(run: QueryRun, settings: SearchSettings | None = None) -> list[Hit]
     raw = np.full((n, c), np.nan)
     norm = np.full((n, c), np.nan)
     rank = np.zeros((n, c))
+    seen = np.ones((n, c), dtype=bool)
     for j, result in enumerate(results):
         rows = np.fromiter((order[i] for i in result.ids), dtype=np.int64, count=len(result.ids))
         scores = np.asarray(result.scores, dtype=np.float64)
         raw[rows, j] = scores
         norm[rows, j] = normalise(scores, settings.normalisation)
         rank[rows, j] = ranks_descending(scores)
+        seen[[order[i] for i in run.unseen.get(result.channel, ()) if i in order], j] = False
     weights = np.array([settings.weights.get(r.channel, 0.0) for r in results])
-    fusion = combine(norm, rank, weights, settings.combination, settings.rrf_k)
+    fusion = combine(norm, rank, weights, settings.combination, settings.rrf_k, seen)
     ids = list(order)
     scores = fusion.scores.tolist()
     ranked = sorted(range(n), key=lambda i: (-scores[i], i))
@@ -151,6 +207,7 @@ def fuse_run(run: QueryRun, settings: SearchSettings | None = None) -> list[Hit]
     # and pydantic validation would only cost time (a query fuses a few hundred candidates).
     raw_rows, norm_rows = raw.tolist(), norm.tolist()
     rank_rows, share_rows = rank.astype(np.int64).tolist(), fusion.contributions.tolist()
+    unseen_rows = (~seen & np.isnan(raw)).tolist()
     hits: list[Hit] = []
     for i in ranked:
         channels = {
@@ -159,6 +216,7 @@ def fuse_run(run: QueryRun, settings: SearchSettings | None = None) -> list[Hit]
                 normalised=None if math.isnan(norm_rows[i][j]) else norm_rows[i][j],
                 rank=rank_rows[i][j] or None,
                 contribution=share_rows[i][j],
+                unseen=unseen_rows[i][j],
             )
             for j, name in enumerate(names)
         }

@@ -51,6 +51,9 @@ class ChannelScore(BaseModel):
     normalised: float | None = None
     rank: int | None = None
     contribution: float = 0.0
+    #: The channel cannot see this document (it has none of the fields the channel searches, e.g. no
+    #: text for ``bm25``); ``contribution`` then comes from the channel's imputed mean, not a miss.
+    unseen: bool = False
 
 
 class Hit(BaseModel):

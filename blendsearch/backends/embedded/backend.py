@@ -25,7 +25,7 @@ from blendsearch._types import PathInput
 from blendsearch.backends.base import Backend, ChannelResult, LexicalRequest, UpsertResult, VectorRequest
 from blendsearch.backends.embedded import store
 from blendsearch.backends.embedded.vectors import EXACT_SUBSET_MAX, FieldVectors, HnswIndex, exact_search
-from blendsearch.backends.fields import LEXICAL_FIELDS, document_fields
+from blendsearch.backends.fields import LEXICAL_FIELDS, VECTOR_FIELDS, document_fields
 from blendsearch.documents import Enrichment, StoredDocument
 from blendsearch.exceptions import BackendError, BlendsearchError, ConfigError, IndexError_, map_exceptions
 from blendsearch.filters import Filter
@@ -313,6 +313,27 @@ class EmbeddedBackend(Backend):
             image_vector=vectors[0] if vectors else None,
             text_vector=vectors[1] if vectors else None,
         )
+
+    def present_fields(self, ids: Sequence[str]) -> dict[str, frozenset[str]]:
+        """Flags read from the FTS row (the indexed text) and the vector columns' NULLs, not documents."""
+        names = (*LEXICAL_FIELDS, *VECTOR_FIELDS)
+        flags = ", ".join(
+            [
+                *(f"trim(f.{name}) != ''" for name in LEXICAL_FIELDS),
+                *(f"d.{n} IS NOT NULL" for n in VECTOR_FIELDS),
+            ]
+        )
+        found: dict[str, frozenset[str]] = {}
+        with self._reading(_STORAGE_ERRORS) as conn:
+            for chunk in _chunks(list(dict.fromkeys(ids))):
+                marks = ", ".join("?" * len(chunk))
+                sql = (
+                    f"SELECT d.id, {flags} FROM docs d JOIN fts f ON f.rowid = d.doc_key"
+                    f" WHERE d.id IN ({marks})"
+                )
+                for id_, *present in conn.execute(sql, chunk):
+                    found[id_] = frozenset(n for n, p in zip(names, present, strict=True) if p)
+        return found
 
     def count(self) -> int:
         with self._reading(_STORAGE_ERRORS) as conn:
