@@ -20,6 +20,11 @@ for condition in full sparse; do
   $BS bench quality --catalog "$DATA/products.csv" --queries benchmarks/queries/unlike-test.jsonl \
       --condition "$condition" "${MODEL_ARGS[@]}" --no-pairs --json > "$OUT/quality-unlike-$condition.json"
 done
+# Calibration on the cached full-condition index that `bench quality` built (fused score: half the dev
+# queries fit, the other half measure).
+INDEX=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['index'])" "$OUT/quality-dev-full.json")
+$BS calibrate --index "$INDEX" --queries "$DATA/queries-dev.jsonl" --catalog "$DATA/products.csv" \
+    --plot "$OUT/reliability-full.png" --json > "$OUT/calibration-full.json"
 $BS bench ingest --catalog "$DATA/products.csv" "${MODEL_ARGS[@]}" --json > "$OUT/ingest.json"
 # Embedded beside the osmem-server and noida-db emulators (started and stopped by the command itself).
 $BS bench backends --catalog "$DATA/products.csv" "${MODEL_ARGS[@]}" --json > "$OUT/backends.json"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -63,6 +63,9 @@ class EncoderSettings(_Strict):
     model: str | None = None
     device: Literal["auto", "cpu", "cuda"] = "auto"
     batch_size: int = Field(default=64, ge=1)
+    #: CPU threads torch uses while encoding: a number, "auto" (the cores idle when the model loads:
+    #: spinning OpenMP threads on busy cores are many times slower than fewer), or None (torch's own).
+    threads: Annotated[int, Field(ge=1)] | Literal["auto"] | None = "auto"
 
 
 class EnrichmentSettings(_Strict):

@@ -168,6 +168,7 @@ class Engine:
                     self._encoder = load_encoder(
                         spec, batch_size=self.config.encoder.batch_size, device=self.config.encoder.device
                     )
+                    self._encoder.threads = self.config.encoder.threads
                 except (EncoderError, MissingDependencyError) as exc:
                     self._notice(f"model {spec!r} could not be loaded ({exc}): searching without vectors")
         return self._encoder

@@ -168,6 +168,8 @@ def test_bench_backends_times_the_same_documents_on_each_backend(shop: Path, noi
         assert (row["bulk"]["docs"], row["bulk"]["rejected"]) == (18, 0)
         assert set(row["latency"]) == {"lexical", "hybrid"}
         assert all(t["queries"] == 3 and 0 < t["p50_ms"] <= t["p99_ms"] for t in row["latency"].values())
+        for mode, lookup in row["lookup_latency"].items():  # the lookup is a part of each query's time
+            assert 0 < lookup["p50_ms"] <= row["latency"][mode]["p50_ms"]
     assert rows["embedded"]["top10_agreement"] == {"lexical": 1.0, "hybrid": 1.0}
     for mode in ("lexical", "hybrid"):  # Lucene BM25 and FTS5 bm25 differ a little, not the judged quality
         embedded, cluster = rows["embedded"]["ndcg_at_10"][mode], rows["elasticsearch"]["ndcg_at_10"][mode]

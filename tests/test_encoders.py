@@ -375,3 +375,39 @@ def test_a_third_party_scheme_registers_like_the_builtins(monkeypatch: pytest.Mo
     assert seen == [("12", 3, "cpu")]
     assert encoder.encode_texts(["red shirt"]).shape == (1, 12)
     assert {"toy", "hash", "hf", "open_clip", "blendsearch"} <= set(available_encoders())
+
+
+class _ThreadProbe(Encoder):
+    """Records torch's thread count while it encodes."""
+
+    name, dim = "probe", 2
+
+    def __init__(self) -> None:
+        super().__init__(batch_size=2)
+        self.seen: list[int] = []
+
+    def _encode_image_batch(self, images: list) -> np.ndarray:
+        return self._encode_text_batch([""] * len(images))
+
+    def _encode_text_batch(self, texts: list[str]) -> np.ndarray:
+        import torch
+
+        self.seen.append(torch.get_num_threads())
+        return np.ones((len(texts), self.dim))
+
+
+def test_threads_apply_while_encoding_and_are_restored_after() -> None:
+    import torch
+
+    before = torch.get_num_threads()
+    probe = _ThreadProbe()
+    probe.threads = 1
+    probe.encode_texts(["a", "b", "c"])
+    assert probe.seen == [1, 1] and torch.get_num_threads() == before
+    probe.threads = None  # torch's own setting
+    probe.encode_texts(["a"])
+    assert probe.seen[-1] == before
+    probe.threads = "auto"
+    assert 1 <= probe.threads <= (os.cpu_count() or 1)
+    with pytest.raises(ValueError, match="threads must be"):
+        probe.threads = 0

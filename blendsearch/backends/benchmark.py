@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from blendsearch.backends.base import Backend
 from blendsearch.documents import StoredDocument
 
-__all__ = ["BulkTiming", "LatencyTiming", "time_bulk", "time_calls"]
+__all__ = ["BulkTiming", "LatencyTiming", "latency_timing", "time_bulk", "time_calls"]
 
 Input = TypeVar("Input")
 Output = TypeVar("Output")
@@ -78,13 +78,17 @@ def time_calls(
         started = time.perf_counter()
         outputs.append(call(item))
         latencies.append((time.perf_counter() - started) * 1000.0)
-    times = np.asarray(latencies, dtype=np.float64)
+    return latency_timing(latencies), outputs
+
+
+def latency_timing(latencies_ms: Sequence[float]) -> LatencyTiming:
+    """p50/p99/mean of latencies in milliseconds (zeros for none)."""
+    times = np.asarray(latencies_ms, dtype=np.float64)
     if not times.size:
-        return LatencyTiming(queries=0, p50_ms=0.0, p99_ms=0.0, mean_ms=0.0), outputs
-    timing = LatencyTiming(
-        queries=len(latencies),
+        return LatencyTiming(queries=0, p50_ms=0.0, p99_ms=0.0, mean_ms=0.0)
+    return LatencyTiming(
+        queries=int(times.size),
         p50_ms=round(float(np.percentile(times, 50)), 3),
         p99_ms=round(float(np.percentile(times, 99)), 3),
         mean_ms=round(float(times.mean()), 3),
     )
-    return timing, outputs

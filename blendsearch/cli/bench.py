@@ -246,7 +246,8 @@ def backends_command(
     for row in report.rows:
         label = f"{row.name} ({row.emulator}, emulator)" if row.emulator else row.name
         latency = "; ".join(
-            f"{mode} p50 {t.p50_ms:.1f} ms p99 {t.p99_ms:.1f} ms, nDCG@10 {row.ndcg_at_10[mode]:.3f}, "
+            f"{mode} p50 {t.p50_ms:.1f} ms (lookup {row.lookup_latency[mode].p50_ms:.1f}) "
+            f"p99 {t.p99_ms:.1f} ms, nDCG@10 {row.ndcg_at_10[mode]:.3f}, "
             f"top-10 agreement {row.top10_agreement[mode]:.2f}"
             for mode, t in row.latency.items()
         )

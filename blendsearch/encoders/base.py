@@ -8,11 +8,13 @@ exactly as a third-party one would.
 from __future__ import annotations
 
 import abc
+import os
 from collections.abc import Sequence
 
 import numpy as np
 
 from blendsearch._types import Vectors
+from blendsearch.encoders.threads import ThreadSetting, cpu_threads, free_cores
 from blendsearch.exceptions import EncoderError
 
 __all__ = ["Encoder", "l2_normalise"]
@@ -53,6 +55,20 @@ class Encoder(abc.ABC):
             raise ValueError("batch_size must be >= 1")
         self.batch_size = batch_size
         self.device = device
+        self._threads: int | None = None
+
+    @property
+    def threads(self) -> int | None:
+        """CPU threads torch uses while this encoder runs (restored after each call); None: torch's own."""
+        return self._threads
+
+    @threads.setter
+    def threads(self, value: ThreadSetting) -> None:
+        if value == "auto":
+            value = free_cores(os.cpu_count() or 1)
+        if value is not None and value < 1:
+            raise ValueError("threads must be >= 1, 'auto' or None")
+        self._threads = value
 
     @property
     def fingerprint(self) -> str:
@@ -85,7 +101,8 @@ class Encoder(abc.ABC):
         size = batch_size or self.batch_size
         if not items:
             return np.zeros((0, self.dim), dtype=np.float32)
-        chunks = [l2_normalise(encode_batch(items[i : i + size])) for i in range(0, len(items), size)]
+        with cpu_threads(self._threads):
+            chunks = [l2_normalise(encode_batch(items[i : i + size])) for i in range(0, len(items), size)]
         return np.concatenate(chunks, axis=0)
 
     def close(self) -> None:  # noqa: B027 - optional hook

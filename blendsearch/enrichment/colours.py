@@ -350,20 +350,25 @@ def _kmeans(
         centres.append(points[rng.choice(n, p=spread / spread.sum())])
         closest = np.minimum(closest, ((points - centres[-1]) ** 2).sum(axis=1))
     centre = np.array(centres)
+    squared = (points**2).sum(axis=1)[:, None]
     labels = np.zeros(n, dtype=np.intp)
     for _ in range(iterations):
-        labels = np.argmin(((points[:, None, :] - centre[None, :, :]) ** 2).sum(axis=2), axis=1)
-        mass = np.bincount(labels, weights=weights, minlength=len(centre))
-        sums = np.stack(
-            [np.bincount(labels, weights=weights * points[:, j], minlength=len(centre)) for j in range(3)], 1
-        )
+        labels = _nearest(points, squared, centre)
+        member = np.zeros((n, len(centre)))
+        member[np.arange(n), labels] = weights
+        mass = member.sum(axis=0)
+        sums = member.T @ points
         moved = np.where(mass[:, None] > 0, sums / np.maximum(mass[:, None], 1e-12), centre)
-        if np.allclose(moved, centre, atol=1e-3):
-            centre = moved
-            break
+        converged = float(np.abs(moved - centre).max()) <= 1e-3
         centre = moved
-    labels = np.argmin(((points[:, None, :] - centre[None, :, :]) ** 2).sum(axis=2), axis=1)
-    return centre, labels
+        if converged:
+            break
+    return centre, _nearest(points, squared, centre)
+
+
+def _nearest(points: FloatArray, squared: FloatArray, centre: FloatArray) -> npt.NDArray[np.intp]:
+    """Index of the nearest centre per point, by |p|^2 - 2 p.c + |c|^2 (one matrix product)."""
+    return np.argmin(squared - 2.0 * points @ centre.T + (centre**2).sum(axis=1)[None, :], axis=1)
 
 
 def _is_skin(lab: FloatArray) -> bool:

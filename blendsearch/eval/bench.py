@@ -518,6 +518,8 @@ class IngestBenchReport(BaseModel):
     #: Share of warm query time spent encoding the query text (sum of encode / sum of total).
     encode_share: float
     stage_p50_ms: dict[str, float] = Field(default_factory=dict)
+    #: torch CPU threads the encoder used (``EncoderSettings.threads``; "auto" is resolved at load).
+    encoder_threads: int | None = None
 
 
 def bench_ingest(
@@ -560,6 +562,7 @@ def bench_ingest(
             encoder = engine.encoder
             if encoder is None:
                 raise ConfigError(f"model {spec!r} could not be loaded: {engine.notices}")
+            threads = encoder.threads
             with ImageSource(root) as source:
                 images = [decode_image(source.fetch(d.image)) for d in docs if d.image]
             texts = [d.text() for d in docs if d.text()]
@@ -583,6 +586,7 @@ def bench_ingest(
         overhead=1.0 - ratio,
         ingest_seconds=ingest_seconds,
         encoder_seconds=encoder_seconds,
+        encoder_threads=threads,
         **latency,
     )
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import tempfile
+import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from functools import partial
@@ -30,7 +31,7 @@ from pydantic import BaseModel, Field
 
 from blendsearch._types import PathInput
 from blendsearch.backends.base import Backend, ChannelRequest, ChannelResult
-from blendsearch.backends.benchmark import BulkTiming, LatencyTiming, time_bulk, time_calls
+from blendsearch.backends.benchmark import BulkTiming, LatencyTiming, latency_timing, time_bulk, time_calls
 from blendsearch.config import EngineConfig
 from blendsearch.documents import StoredDocument
 from blendsearch.eval.bench import (
@@ -68,6 +69,8 @@ class BackendBenchRow(BaseModel):
     bulk: BulkTiming
     #: Mode (``lexical``, ``hybrid``) -> latency; a mode the backend cannot serve is absent.
     latency: dict[str, LatencyTiming] = Field(default_factory=dict)
+    #: Mode -> the part of each query spent asking which candidates a channel cannot see.
+    lookup_latency: dict[str, LatencyTiming] = Field(default_factory=dict)
     #: Mode -> mean share of the fused top 10 equal to the embedded backend's (1.0 on embedded itself).
     top10_agreement: dict[str, float] = Field(default_factory=dict)
     #: Mode -> mean nDCG@10 of the fused top 10 under the queries' judgement rules (queries with a
@@ -231,8 +234,10 @@ def _measure(
             continue
         timing, answers = time_calls(partial(_retrieve, backend), requests)
         row.latency[mode] = timing
+        row.lookup_latency[mode] = latency_timing([lookup_ms for _, _, lookup_ms in answers])
         rankings[mode] = [
-            _top10(p, reqs, *answer) for p, reqs, answer in zip(plans, requests, answers, strict=True)
+            _top10(p, reqs, results, unseen)
+            for p, reqs, (results, unseen, _) in zip(plans, requests, answers, strict=True)
         ]
         if progress:
             progress(f"{target.name} {mode}: p50 {timing.p50_ms:.1f} ms, p99 {timing.p99_ms:.1f} ms")
@@ -245,10 +250,13 @@ def _only(requests: Sequence[ChannelRequest], channels: tuple[str, ...]) -> list
 
 def _retrieve(
     backend: Backend, requests: list[ChannelRequest]
-) -> tuple[list[ChannelResult], dict[str, list[str]]]:
-    """What the engine asks a backend per query: the channel search, then which candidates it cannot see."""
+) -> tuple[list[ChannelResult], dict[str, list[str]], float]:
+    """What the engine asks a backend per query: the channel search, then which candidates it cannot
+    see; the last item is the lookup's own milliseconds."""
     results = backend.search(requests)
-    return results, unseen_candidates(requests, results, backend)
+    started = time.perf_counter()
+    unseen = unseen_candidates(requests, results, backend)
+    return results, unseen, (time.perf_counter() - started) * 1000.0
 
 
 def _top10(

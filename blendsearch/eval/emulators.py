@@ -15,11 +15,14 @@ is not installed and :class:`~blendsearch.exceptions.BackendConnectionError` whe
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import importlib.metadata
 import json
 import os
+import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.error
@@ -32,6 +35,7 @@ from blendsearch.exceptions import BackendConnectionError, MissingDependencyErro
 __all__ = ["emulator_version", "run_noida", "run_osmem"]
 
 STARTUP_SECONDS = 20.0
+_PR_SET_PDEATHSIG = 1
 
 
 def emulator_version(package: str) -> str:
@@ -62,6 +66,15 @@ def _wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float) -> N
     raise BackendConnectionError(f"the emulator at {url} was not ready within {timeout:.0f} s")
 
 
+def _die_with_parent() -> None:
+    """Linux: the server gets SIGTERM when the process that started it dies, even by a signal."""
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    except OSError:  # another libc: the server is still stopped by the context manager
+        pass
+
+
 def _noida_binary() -> Path:
     try:
         from importlib.resources import files
@@ -89,7 +102,11 @@ def run_noida(data_dir: Path | None = None, timeout: float = STARTUP_SECONDS) ->
             "--elasticsearch-port", str(port), "--data-dir", str(data_dir),
         ]  # fmt: skip
         process = subprocess.Popen(
-            command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            preexec_fn=_die_with_parent if sys.platform == "linux" else None,  # noqa: PLW1509
         )
         url = f"http://127.0.0.1:{port}"
         try:

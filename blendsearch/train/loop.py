@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from blendsearch._types import PathInput
 from blendsearch.config import FieldMapping
+from blendsearch.encoders.threads import free_cores
 from blendsearch.exceptions import ConfigError, EncoderError
 from blendsearch.train.data import TrainingPairs, load_pairs
 from blendsearch.train.model import ModelConfig, siglip_loss
@@ -368,19 +369,6 @@ def _atomic_write(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def _free_cores(threads: int) -> int:
-    """Threads worth using: cores not already busy (1-minute load average), at least 1.
-
-    OpenMP threads spin while they wait for each other, so on a busy machine two threads can be many
-    times slower than one; sizing to the idle cores avoids that.
-    """
-    try:
-        load = os.getloadavg()[0]
-    except (AttributeError, OSError):  # not on Unix
-        return threads
-    return max(1, min(threads, (os.cpu_count() or threads) - round(load)))
-
-
 # -- batches ----------------------------------------------------------------------------------------
 
 
@@ -534,7 +522,7 @@ def _train(
     if config.threads:
         torch.set_num_threads(config.threads)
     elif device == "cpu":
-        torch.set_num_threads(_free_cores(torch.get_num_threads()))
+        torch.set_num_threads(free_cores(torch.get_num_threads()))
 
     height, width = config.model.image_height, config.model.image_width
     if isinstance(source, TrainingPairs):
