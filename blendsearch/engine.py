@@ -289,7 +289,21 @@ class Engine:
             except ImportError:  # pragma: no cover - calibration package is part of blendsearch
                 return None
             self._calibration = load_calibration(self.index_dir)
+            self._drop_stale_fused_calibration()
         return self._calibration
+
+    def _drop_stale_fused_calibration(self) -> None:
+        """A fused model fitted on other features than this version computes is set aside with a notice
+        (searches go on, with the vector calibration alone) instead of failing every search."""
+        from blendsearch.calibration import FEATURE_NAMES
+
+        fused = getattr(self._calibration, "fused", None)
+        if fused is not None and list(fused.feature_names) != list(FEATURE_NAMES):
+            self._notice(
+                "calibration.json's fused-score model was fitted with other features than this version "
+                "computes: hits get no fused probability until `blendsearch calibrate` is run again"
+            )
+            self._calibration = self._calibration.model_copy(update={"fused": None})
 
     @calibration.setter
     def calibration(self, value: Any) -> None:

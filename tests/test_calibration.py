@@ -128,7 +128,7 @@ def test_hit_features_exact_values() -> None:
     ]
     x = hit_features(hits)
     col = {name: j for j, name in enumerate(FEATURE_NAMES)}
-    assert x.shape == (2, len(FEATURE_NAMES)) == (2, 21)
+    assert x.shape == (2, len(FEATURE_NAMES)) == (2, 25)
     assert x[0, col["fused"]] == 0.8 and x[1, col["position_rr"]] == 0.5
     assert x[:, col["ties"]].tolist() == pytest.approx([np.log(2), np.log(2)])  # each hit alone at its score
     assert x[0, col["bm25.present"]] == 1.0 and x[0, col["bm25.log_raw"]] == pytest.approx(1.0)
@@ -137,6 +137,16 @@ def test_hit_features_exact_values() -> None:
     assert x[0, col["vector_image.cosine"]] == 0.31 and x[0, col["vector_image.rr"]] == 0.25
     assert x[1, col["bm25.present"]] == 0.0 and x[1, col["bm25.log_raw"]] == 0.0
     assert x[0, col["metadata.present"]] == 0.0  # a channel that did not run
+    assert x[:, col["bm25.unseen"]].tolist() == [0.0, 0.0]  # returned / searched and missed
+
+
+def test_hit_features_flag_a_channel_that_cannot_see_the_hit() -> None:
+    photo = _hit(0.6, vector_image=(0.4, 1.0, 1))
+    photo.channels["bm25"] = ChannelScore(contribution=0.2, unseen=True)
+    x = hit_features([photo])
+    col = {name: j for j, name in enumerate(FEATURE_NAMES)}
+    assert (x[0, col["bm25.unseen"]], x[0, col["bm25.present"]], x[0, col["bm25.log_raw"]]) == (1.0, 0.0, 0.0)
+    assert x[0, col["vector_image.unseen"]] == 0.0
 
 
 def test_list_features_see_ratios_and_ties() -> None:

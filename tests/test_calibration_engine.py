@@ -168,3 +168,17 @@ def test_cli_calibrate_text_output_and_errors(tmp_path: Path, index_dir: Path) -
     assert no_catalog.exit_code != 0 and "--queries needs --catalog" in no_catalog.output
     missing = runner.invoke(main, ["calibrate", "--index", str(tmp_path / "nothing")])
     assert missing.exit_code != 0 and "no blendsearch index" in missing.output
+
+
+def test_a_fused_model_with_other_features_is_set_aside_with_a_notice(engine: Engine) -> None:
+    run = calibrate_index(engine, queries=_queries(), catalog=_catalog(), depth=12, seed=0)
+    fused = run.calibration.fused
+    stale = fused.model_copy(
+        update={n: [*getattr(fused, n), v] for n, v in (("feature_names", "gone"), ("coef", 0.0),
+                                                          ("mean", 0.0), ("std", 1.0))}
+    )  # fmt: skip
+    save_calibration(engine.index_dir, run.calibration.model_copy(update={"fused": stale}))
+    reopened = Engine.open(engine.index_dir, backend=engine.backend)
+    hits = reopened.search("red shirt").hits
+    assert hits[0].id == "red-shirt" and all(h.probability is None for h in hits)  # no model, no vector cal
+    assert any("blendsearch calibrate" in notice for notice in reopened.notices)

@@ -39,7 +39,7 @@ _VECTOR = ("vector_image", "vector_text")
 def _feature_names() -> tuple[str, ...]:
     names = ["fused", "position_rr", "ties"]
     for channel in CHANNELS:
-        names += [f"{channel}.present", f"{channel}.normalised", f"{channel}.rr"]
+        names += [f"{channel}.present", f"{channel}.unseen", f"{channel}.normalised", f"{channel}.rr"]
         if channel in _LEXICAL:
             names += [f"{channel}.log_raw", f"{channel}.ratio"]
         else:
@@ -48,8 +48,9 @@ def _feature_names() -> tuple[str, ...]:
 
 
 #: The features of one hit: the fused score, 1/position in the result list, log(1 + hits sharing its fused
-#: score); per channel whether it returned the hit, its normalised score, 1/rank, its raw score (log1p for
-#: BM25, the cosine for vectors), and for BM25 channels the raw score over the list's best.
+#: score); per channel whether it returned the hit, whether it could not see it at all (an image-only
+#: product for BM25: not a miss), its normalised score, 1/rank, its raw score (log1p for BM25, the cosine
+#: for vectors), and for BM25 channels the raw score over the list's best.
 #: Absent values are 0 (the ``present`` flag tells the model they are absent, not zero).
 FEATURE_NAMES = _feature_names()
 
@@ -73,6 +74,8 @@ def hit_features(hits: Sequence[Hit]) -> FloatArray:
         out[i, column["ties"]] = float(np.log1p(np.count_nonzero(np.abs(fused - hit.score) <= 1e-9)))
         for channel in CHANNELS:
             score = hit.channels.get(channel)
+            if score is not None and score.unseen:
+                out[i, column[f"{channel}.unseen"]] = 1.0
             if score is None or score.raw is None:
                 continue
             out[i, column[f"{channel}.present"]] = 1.0
