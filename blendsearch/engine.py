@@ -295,10 +295,8 @@ class Engine:
     def _drop_stale_fused_calibration(self) -> None:
         """A fused model fitted on other features than this version computes is set aside with a notice
         (searches go on, with the vector calibration alone) instead of failing every search."""
-        from blendsearch.calibration import FEATURE_NAMES
-
         fused = getattr(self._calibration, "fused", None)
-        if fused is not None and list(fused.feature_names) != list(FEATURE_NAMES):
+        if fused is not None and not fused.current:
             self._notice(
                 "calibration.json's fused-score model was fitted with other features than this version "
                 "computes: hits get no fused probability until `blendsearch calibrate` is run again"

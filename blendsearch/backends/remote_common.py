@@ -34,7 +34,6 @@ from blendsearch.backends.base import (
 )
 from blendsearch.backends.bulk import BulkOutcome, BulkSettings, bulk_write, error_reason
 from blendsearch.backends.fields import LEXICAL_FIELDS
-from blendsearch.backends.fields import VECTOR_FIELDS as PRESENT_VECTOR_FIELDS
 from blendsearch.documents import StoredDocument
 from blendsearch.exceptions import (
     BackendConnectionError,
@@ -75,7 +74,7 @@ _GET_CHUNK = 1000
 
 
 #: Cluster fields whose presence :meth:`RemoteBackend.present_fields` reports (cluster names = logical names).
-PRESENT_FIELD_NAMES = (*LEXICAL_FIELDS, *PRESENT_VECTOR_FIELDS)
+PRESENT_FIELD_NAMES = (*LEXICAL_FIELDS, *VECTOR_FIELDS.values())
 
 
 def query_text(text: str) -> str:

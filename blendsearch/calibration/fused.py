@@ -122,9 +122,14 @@ class FusedCalibration(BaseModel):
         z = (x - np.asarray(self.mean)) / np.asarray(self.std)
         return sigmoid(z @ np.asarray(self.coef) + self.intercept)
 
+    @property
+    def current(self) -> bool:
+        """Whether it was fitted on the features this version computes (:data:`FEATURE_NAMES`)."""
+        return list(self.feature_names) == list(FEATURE_NAMES)
+
     def probabilities(self, hits: Sequence[Hit]) -> FloatArray:
         """Calibrated probabilities of hits given in result order."""
-        if list(self.feature_names) != list(FEATURE_NAMES):
+        if not self.current:
             raise CalibrationError(
                 "calibration.json was fitted with other features than this version computes: "
                 "re-run `blendsearch calibrate`"

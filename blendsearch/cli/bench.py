@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from blendsearch.cli.options import echo_json, json_option, library_errors
+from blendsearch.cli.options import echo_json, json_option, library_errors, queries_file_option
 
 __all__ = ["commands"]
 
@@ -21,11 +21,8 @@ model_option = click.option(
     "--model",
     help="Model spec or folder (hash:32 checks plumbing); default: one trained on split=train, cached.",
 )
-timed_queries_option = click.option(
-    "--queries",
-    "queries_file",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Queries to time (default: queries-dev.jsonl beside the catalogue).",
+timed_queries_option = queries_file_option(
+    "Queries to time (default: queries-dev.jsonl beside the catalogue)."
 )
 limit_option = click.option(
     "--limit", type=click.IntRange(1), help="Index a seeded sample of this many test products (smoke runs)."
@@ -43,13 +40,7 @@ def bench_group() -> None:
 
 @bench_group.command("quality")
 @catalog_option
-@click.option(
-    "--queries",
-    "queries_file",
-    required=True,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Judged test queries (JSONL).",
-)
+@queries_file_option("Judged test queries (JSONL).", required=True)
 @click.option(
     "--condition",
     type=click.Choice(["full", "sparse", "images"]),

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from blendsearch.cli.options import echo_json, index_option, json_option, library_errors
+from blendsearch.cli.options import echo_json, index_option, json_option, library_errors, queries_file_option
 
 if TYPE_CHECKING:
     from blendsearch.calibration import FusedCalibration, VectorCalibration
@@ -25,12 +25,7 @@ def _metrics_line(name: str, part: VectorCalibration | FusedCalibration) -> str:
 
 @click.command()
 @index_option
-@click.option(
-    "--queries",
-    "queries_file",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Judged queries (JSONL with a 'match' rule each) to calibrate the fused score on.",
-)
+@queries_file_option("Judged queries (JSONL with a 'match' rule each) to calibrate the fused score on.")
 @click.option(
     "--catalog",
     "catalog_file",

@@ -8,10 +8,12 @@ import click
 
 from blendsearch.cli.options import (
     echo_json,
+    expand_option,
     index_option,
     json_option,
     judged_catalog_option,
     library_errors,
+    queries_file_option,
 )
 from blendsearch.config import CHANNELS
 
@@ -93,18 +95,10 @@ def _pair_plots(report: object, folder: Path) -> None:
 
 @eval_group.command("queries")
 @index_option
-@click.option(
-    "--queries",
-    "queries_file",
-    required=True,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Judged queries (JSONL: qid, query, match, relevant).",
-)
+@queries_file_option("Judged queries (JSONL: qid, query, match, relevant).", required=True)
 @judged_catalog_option
 @click.option("--split", help="Judge over this split of the catalogue (default: the products in the index).")
-@click.option(
-    "--expand/--no-expand", default=None, help="Query expansion on/off (default: the index's config)."
-)
+@expand_option
 @click.option(
     "--channel", "channels", multiple=True, type=click.Choice(CHANNELS), help="Only these channels."
 )

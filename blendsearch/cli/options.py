@@ -17,12 +17,14 @@ from blendsearch.exceptions import BlendsearchError
 __all__ = [
     "backend_option",
     "config_option",
+    "expand_option",
     "echo_json",
     "engine_config",
     "index_option",
     "json_option",
     "judged_catalog_option",
     "library_errors",
+    "queries_file_option",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -45,6 +47,22 @@ config_option = click.option(
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="EngineConfig JSON (replaces the index's stored config).",
 )
+expand_option = click.option(
+    "--expand/--no-expand", default=None, help="Query expansion on/off (default: the index's config)."
+)
+
+
+def queries_file_option(help: str, required: bool = False) -> Callable[[F], F]:  # noqa: A002 - click's name
+    """``--queries FILE`` (a JSONL query set) as ``queries_file``, with the command's own help."""
+    return click.option(
+        "--queries",
+        "queries_file",
+        required=required,
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        help=help,
+    )
+
+
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 judged_catalog_option = click.option(
     "--catalog",

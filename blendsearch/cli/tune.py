@@ -8,10 +8,12 @@ import click
 
 from blendsearch.cli.options import (
     echo_json,
+    expand_option,
     index_option,
     json_option,
     judged_catalog_option,
     library_errors,
+    queries_file_option,
 )
 
 __all__ = ["commands"]
@@ -19,18 +21,10 @@ __all__ = ["commands"]
 
 @click.command("tune")
 @index_option
-@click.option(
-    "--queries",
-    "queries_file",
-    required=True,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Judged queries to tune on (never the set you report results on).",
-)
+@queries_file_option("Judged queries to tune on (never the set you report results on).", required=True)
 @judged_catalog_option
 @click.option("--split", help="Judge over this split (default: the products in the index).")
-@click.option(
-    "--expand/--no-expand", default=None, help="Query expansion on/off (default: the index's config)."
-)
+@expand_option
 @click.option("--write", is_flag=True, help="Save the best settings into the index's config.")
 @json_option
 def tune_command(

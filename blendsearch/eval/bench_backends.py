@@ -32,6 +32,8 @@ from pydantic import BaseModel, Field
 from blendsearch._types import PathInput
 from blendsearch.backends.base import Backend, ChannelRequest, ChannelResult
 from blendsearch.backends.benchmark import BulkTiming, LatencyTiming, latency_timing, time_bulk, time_calls
+from blendsearch.backends.embedded import EmbeddedBackend
+from blendsearch.backends.url import backend_from_url, parse_backend_url
 from blendsearch.config import EngineConfig
 from blendsearch.documents import StoredDocument
 from blendsearch.eval.bench import (
@@ -43,9 +45,10 @@ from blendsearch.eval.bench import (
     sample_ids,
     timing_queries,
 )
+from blendsearch.eval.emulators import emulator_version, run_noida, run_osmem
 from blendsearch.eval.judgements import Judgement, judge, read_catalog
 from blendsearch.eval.retrieval import score_ranking
-from blendsearch.exceptions import ConfigError
+from blendsearch.exceptions import BackendConnectionError, ConfigError, MissingDependencyError
 from blendsearch.query.hybrid import QueryRun, fuse_run, unseen_candidates
 
 __all__ = ["BackendBenchReport", "BackendBenchRow", "bench_backends"]
@@ -117,7 +120,6 @@ def bench_backends(
     Each cluster gets a throwaway index ``blendsearch-bench-<random>``, deleted afterwards; a URL
     that names an index is refused so the benchmark never writes into a live one.
     """
-    from blendsearch.backends.url import parse_backend_url
 
     for url in backend_urls:
         if parse_backend_url(url).index:
@@ -161,8 +163,6 @@ def bench_backends(
 
 
 def _targets(backend_urls: Sequence[str], emulators: bool) -> list[_Target]:
-    from blendsearch.backends.url import parse_backend_url
-    from blendsearch.eval.emulators import emulator_version
 
     targets = [_Target(name="embedded")]
     if emulators:
@@ -175,14 +175,8 @@ def _targets(backend_urls: Sequence[str], emulators: bool) -> list[_Target]:
 @contextlib.contextmanager
 def _open_target(target: _Target, config: EngineConfig) -> Iterator[Backend | None]:
     """The target's backend on a fresh, throwaway index (None where an emulator cannot run here)."""
-    from blendsearch.backends.url import backend_from_url
-    from blendsearch.eval.emulators import run_noida, run_osmem
-    from blendsearch.exceptions import BackendConnectionError, MissingDependencyError
-
     with contextlib.ExitStack() as stack:
         if target.name == "embedded" and target.url is None:
-            from blendsearch.backends.embedded import EmbeddedBackend
-
             folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="blendsearch-bench-"))
             backend: Backend = stack.enter_context(EmbeddedBackend(Path(folder)))
             yield backend

@@ -21,7 +21,7 @@ from pydantic import BaseModel, Field
 from blendsearch.config import CHANNELS, SearchSettings
 from blendsearch.eval.judgements import JudgedQuery, Judgement
 from blendsearch.eval.metrics import dcg_at_k, ndcg_at_k
-from blendsearch.query.hybrid import QueryRun, fuse_run
+from blendsearch.query.hybrid import QueryRun, candidate_rows, fuse_run, seen_mask
 from blendsearch.query.models import HybridQuery
 from blendsearch.scoring import combine, normalise, ranks_descending
 
@@ -106,13 +106,10 @@ class _Prepared:
 
 def _prepare(run: QueryRun, judgement: Judgement, k: int) -> _Prepared:
     results = [r for r in run.results if r.ids]
-    order: dict[str, int] = {}
-    for result in results:
-        for id_ in result.ids:
-            order.setdefault(id_, len(order))
+    order = candidate_rows(results)
     n, c = len(order), len(results)
     ranks = np.zeros((n, c))
-    seen = np.ones((n, c), dtype=bool)
+    seen = seen_mask(run.unseen, results, order)
     normalised = {m: np.full((n, c), np.nan) for m in ("minmax", "zscore", "none")}
     for j, result in enumerate(results):
         rows = np.fromiter((order[i] for i in result.ids), dtype=np.int64, count=len(result.ids))
@@ -120,7 +117,6 @@ def _prepare(run: QueryRun, judgement: Judgement, k: int) -> _Prepared:
         for method, matrix in normalised.items():
             matrix[rows, j] = normalise(scores, method)
         ranks[rows, j] = ranks_descending(scores)
-        seen[[order[i] for i in run.unseen.get(result.channel, ()) if i in order], j] = False
     ideal = dcg_at_k(np.sort(judgement.judged())[::-1], k)
     gains = judgement.gains_of(list(order))
     return _Prepared([r.channel for r in results], normalised, ranks, seen, gains, ideal)

@@ -31,11 +31,13 @@ from blendsearch.scoring import combine, normalise, ranks_descending
 
 __all__ = [
     "QueryRun",
+    "candidate_rows",
     "effective_settings",
     "find_unseen",
     "fuse_run",
     "plan_requests",
     "searched_fields",
+    "seen_mask",
     "unseen_candidates",
 ]
 
@@ -150,7 +152,7 @@ def find_unseen(
 
     ``present`` maps ids to their present fields; an id it lacks counts as seen (a miss, as before).
     """
-    candidates = list(dict.fromkeys(id_ for result in results for id_ in result.ids))
+    candidates = list(candidate_rows(results))
     unseen: dict[str, list[str]] = {}
     for request in requests:
         fields = searched_fields(request)
@@ -164,10 +166,29 @@ def unseen_candidates(
     requests: Sequence[ChannelRequest], results: Sequence[ChannelResult], backend: Backend
 ) -> dict[str, list[str]]:
     """:func:`find_unseen` with the candidates' present fields looked up in ``backend``."""
-    candidates = list(dict.fromkeys(id_ for result in results for id_ in result.ids))
+    candidates = list(candidate_rows(results))
     if not candidates:
         return {}
     return find_unseen(requests, results, backend.present_fields(candidates))
+
+
+def candidate_rows(results: Sequence[ChannelResult]) -> dict[str, int]:
+    """Each candidate id of the channels' results -> its row, in order of first appearance."""
+    rows: dict[str, int] = {}
+    for result in results:
+        for id_ in result.ids:
+            rows.setdefault(id_, len(rows))
+    return rows
+
+
+def seen_mask(
+    unseen: Mapping[str, Sequence[str]], results: Sequence[ChannelResult], rows: Mapping[str, int]
+) -> np.ndarray:
+    """[candidates, channels] booleans, False where the channel cannot see the candidate (``unseen``)."""
+    seen = np.ones((len(rows), len(results)), dtype=bool)
+    for j, result in enumerate(results):
+        seen[[rows[i] for i in unseen.get(result.channel, ()) if i in rows], j] = False
+    return seen
 
 
 def fuse_run(run: QueryRun, settings: SearchSettings | None = None) -> list[Hit]:
@@ -179,24 +200,20 @@ def fuse_run(run: QueryRun, settings: SearchSettings | None = None) -> list[Hit]
     """
     settings = settings or run.settings
     results = [r for r in run.results if r.ids]
-    order: dict[str, int] = {}
-    for result in results:
-        for id_ in result.ids:
-            order.setdefault(id_, len(order))
+    order = candidate_rows(results)
     if not order:
         return []
     n, c = len(order), len(results)
     raw = np.full((n, c), np.nan)
     norm = np.full((n, c), np.nan)
     rank = np.zeros((n, c))
-    seen = np.ones((n, c), dtype=bool)
+    seen = seen_mask(run.unseen, results, order)
     for j, result in enumerate(results):
         rows = np.fromiter((order[i] for i in result.ids), dtype=np.int64, count=len(result.ids))
         scores = np.asarray(result.scores, dtype=np.float64)
         raw[rows, j] = scores
         norm[rows, j] = normalise(scores, settings.normalisation)
         rank[rows, j] = ranks_descending(scores)
-        seen[[order[i] for i in run.unseen.get(result.channel, ()) if i in order], j] = False
     weights = np.array([settings.weights.get(r.channel, 0.0) for r in results])
     fusion = combine(norm, rank, weights, settings.combination, settings.rrf_k, seen)
     ids = list(order)
