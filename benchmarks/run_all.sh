@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every benchmark of the closing note, on the shared fashion catalogue, each printing one JSON object
 # into $OUT (default benchmarks/results). Needs the catalogue at ../shared/datasets/fashion-products.
-# MODEL: a trained model folder; without it `bench quality` trains the default model first (~25 min).
+# MODEL: a trained model folder; without it `bench quality` trains the default model first (8,000 steps).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA=${DATA:-../shared/datasets/fashion-products}
@@ -26,6 +26,13 @@ INDEX=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['index']
 $BS calibrate --index "$INDEX" --queries "$DATA/queries-dev.jsonl" --catalog "$DATA/products.csv" \
     --plot "$OUT/reliability-full.png" --json > "$OUT/calibration-full.json"
 $BS bench ingest --catalog "$DATA/products.csv" "${MODEL_ARGS[@]}" --json > "$OUT/ingest.json"
+$BS bench ingest --catalog "$DATA/products.csv" "${MODEL_ARGS[@]}" --no-enrichment --json \
+    > "$OUT/ingest-no-enrichment.json"
+# Warm latency of hybrid queries beside their parts, and the HTTP service under load, on the same index.
+$BS bench latency --index "$INDEX" --queries "$DATA/queries-dev.jsonl" --json > "$OUT/latency.json"
+$BS bench serve --index "$INDEX" --queries "$DATA/queries-dev.jsonl" --requests 300 --json > "$OUT/serve.json"
 # Embedded beside the osmem-server and noida-db emulators (started and stopped by the command itself).
 $BS bench backends --catalog "$DATA/products.csv" "${MODEL_ARGS[@]}" --json > "$OUT/backends.json"
+# A synthetic 100k-product catalogue recombined from the real one, vectors precomputed (hash:64).
+$BS bench scale --catalog "$DATA/products.csv" --products 100000 --json > "$OUT/scale-100k.json"
 echo "results in $OUT"

@@ -4,24 +4,9 @@ The public API lives here; submodules are implementation detail unless documente
 Importing blendsearch loads no model, no torch and no server client: those load on first use.
 """
 
-from blendsearch.backends.base import Backend, ChannelResult, LexicalRequest, QueryClause, VectorRequest
-from blendsearch.backends.memory import MemoryBackend
-from blendsearch.config import (
-    CHANNELS,
-    EncoderSettings,
-    EngineConfig,
-    EnrichmentSettings,
-    ExpansionSettings,
-    FieldMapping,
-    IngestSettings,
-    SearchSettings,
-    load_config,
-)
-from blendsearch.documents import Document, Enrichment, StoredDocument
-from blendsearch.encoders.base import Encoder
-from blendsearch.encoders.fake import HashEncoder
-from blendsearch.encoders.registry import load_encoder, register_encoder
-from blendsearch.engine import Engine, IndexStats
+import importlib
+import typing
+
 from blendsearch.exceptions import (
     BackendConnectionError,
     BackendError,
@@ -31,15 +16,70 @@ from blendsearch.exceptions import (
     ConfigError,
     EncoderError,
     ImageError,
+    IndexBusyError,
+    IndexCorruptError,
     IndexError_,
     IndexFormatError,
     ItemError,
     MissingDependencyError,
+    QueryError,
     RetryableBackendError,
 )
-from blendsearch.filters import RangeFilter, TermFilter, TermsFilter, parse_filter
-from blendsearch.ingest.pipeline import IngestProgress, IngestSummary, Rejection
-from blendsearch.query.models import ChannelScore, Hit, HybridQuery, SearchResult
+
+if typing.TYPE_CHECKING:
+    from blendsearch.backends.base import Backend, ChannelResult, LexicalRequest, QueryClause, VectorRequest
+    from blendsearch.backends.memory import MemoryBackend
+    from blendsearch.config import (
+        CHANNELS,
+        EncoderSettings,
+        EngineConfig,
+        EnrichmentSettings,
+        ExpansionSettings,
+        FieldMapping,
+        IngestSettings,
+        SearchSettings,
+        load_config,
+    )
+    from blendsearch.documents import Document, Enrichment, StoredDocument
+    from blendsearch.encoders.base import Encoder
+    from blendsearch.encoders.fake import HashEncoder
+    from blendsearch.encoders.registry import load_encoder, register_encoder
+    from blendsearch.engine import Engine, IndexStats
+    from blendsearch.filters import RangeFilter, TermFilter, TermsFilter, parse_filter
+    from blendsearch.ingest.pipeline import IngestProgress, IngestSummary, Rejection
+    from blendsearch.query.models import ChannelScore, Hit, HybridQuery, SearchResult
+
+#: Where each public name lives: imported on first access (PEP 562), so ``import blendsearch.cli`` for one
+#: command, or ``from blendsearch import Engine``, does not load every subsystem (ingest, encoders, ...).
+_LAZY: dict[str, str] = {
+    "blendsearch.backends.base": "Backend ChannelResult LexicalRequest QueryClause VectorRequest",
+    "blendsearch.backends.memory": "MemoryBackend",
+    "blendsearch.config": "CHANNELS EncoderSettings EngineConfig EnrichmentSettings "
+    "ExpansionSettings FieldMapping IngestSettings SearchSettings load_config",
+    "blendsearch.documents": "Document Enrichment StoredDocument",
+    "blendsearch.encoders.base": "Encoder",
+    "blendsearch.encoders.fake": "HashEncoder",
+    "blendsearch.encoders.registry": "load_encoder register_encoder",
+    "blendsearch.engine": "Engine IndexStats",
+    "blendsearch.filters": "RangeFilter TermFilter TermsFilter parse_filter",
+    "blendsearch.ingest.pipeline": "IngestProgress IngestSummary Rejection",
+    "blendsearch.query.models": "ChannelScore Hit HybridQuery SearchResult",
+}
+_MODULE_OF = {name: module for module, names in _LAZY.items() for name in names.split()}
+
+
+def __getattr__(name: str) -> object:
+    module = _MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module 'blendsearch' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
 
 __version__ = "0.1.0"
 
@@ -68,6 +108,8 @@ __all__ = [
     "Hit",
     "HybridQuery",
     "ImageError",
+    "IndexBusyError",
+    "IndexCorruptError",
     "IndexError_",
     "IndexFormatError",
     "IndexStats",
@@ -79,6 +121,7 @@ __all__ = [
     "MemoryBackend",
     "MissingDependencyError",
     "QueryClause",
+    "QueryError",
     "RangeFilter",
     "Rejection",
     "RetryableBackendError",

@@ -1,5 +1,5 @@
 """``python -m blendsearch`` runs the CLI."""
 
-from blendsearch.cli import main
+from blendsearch.cli import run
 
-main()
+run()

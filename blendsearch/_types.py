@@ -11,7 +11,7 @@ import numpy.typing as npt
 if TYPE_CHECKING:  # PIL is imported lazily at run time
     from PIL.Image import Image as PILImage
 
-__all__ = ["AttributeValue", "ImageInput", "PathInput", "Vector", "Vectors"]
+__all__ = ["AttributeValue", "FloatArray", "ImageInput", "PathInput", "Vector", "Vectors"]
 
 #: A filesystem path given as text or a path object.
 PathInput = Union[str, "PathLike[str]"]
@@ -27,3 +27,6 @@ Vector = npt.NDArray[np.float32]
 
 #: A batch of embeddings, float32, shape [n, d], one row per item.
 Vectors = npt.NDArray[np.float32]
+
+#: Scores, features, probabilities and colour coordinates: float64 arrays of any shape.
+FloatArray = npt.NDArray[np.float64]

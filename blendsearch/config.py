@@ -6,14 +6,15 @@ CLI) searches with the settings it was built with; a config file passed by the u
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
+import math
+from collections.abc import Iterable, Mapping
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from blendsearch._types import PathInput
 from blendsearch.exceptions import ConfigError
+from blendsearch.jsonfile import load_json_model
 
 __all__ = [
     "CHANNELS",
@@ -24,11 +25,54 @@ __all__ = [
     "FieldMapping",
     "IngestSettings",
     "SearchSettings",
+    "check_channels",
+    "check_weights",
     "load_config",
 ]
 
 #: The hybrid channels, in the order explanations list them.
 CHANNELS = ("bm25", "metadata", "vector_image", "vector_text")
+#: Largest channel weight accepted. Weights are relative (fusion divides by their sum), so a bigger one
+#: adds nothing but overflow; to run one channel alone, name it in ``channels``.
+MAX_WEIGHT = 1e6
+
+
+def check_channels(names: Iterable[str], option: str = "channels") -> list[str]:
+    """The channel names, or a ConfigError naming ``option`` and the valid channels.
+
+    The one check of channel names: config files, per-query weights and channels, and the CLI use it.
+    """
+    names = list(names)
+    unknown = sorted(set(names) - set(CHANNELS))
+    if unknown:
+        raise ConfigError(f"{option}: unknown channels {unknown}; valid: {', '.join(CHANNELS)}")
+    return names
+
+
+def check_weights(
+    weights: Mapping[str, object], option: str = "weights", *, some_positive: bool = True
+) -> dict[str, float]:
+    """Channel weights as floats, or a ConfigError naming ``option``, the channel and the bad value.
+
+    A weight must be a finite number from 0 to :data:`MAX_WEIGHT` (0 switches the channel off); with
+    ``some_positive``, at least one must be above 0, since all-zero weights rank nothing.
+    """
+    check_channels(weights, option)
+    out: dict[str, float] = {}
+    for name, value in weights.items():
+        number = value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+        if number is None or not math.isfinite(number) or not 0 <= number <= MAX_WEIGHT:
+            raise ConfigError(
+                f"{option}: weight of channel {name!r} is {value!r}; a weight must be a finite number "
+                f"from 0 to {MAX_WEIGHT:g} (0 switches the channel off)"
+            )
+        out[name] = float(number)
+    if some_positive and out and not any(out.values()):
+        raise ConfigError(
+            f"{option}: every channel weight is 0 ({', '.join(out)}); give at least one channel a weight "
+            "above 0"
+        )
+    return out
 
 
 class _Strict(BaseModel):
@@ -88,9 +132,34 @@ class IngestSettings(_Strict):
     """Batching and image fetching."""
 
     batch_size: int = Field(default=64, ge=1)
+    #: Total seconds one image URL may take: DNS, connect, every retry and backoff, and the whole body.
     image_timeout_s: float = Field(default=10.0, gt=0)
     image_retries: int = Field(default=2, ge=0)
     max_image_bytes: int = Field(default=20_000_000, gt=0)
+    #: Image URLs fetched at once (a batch's URLs run concurrently, so one slow host cannot stall it).
+    fetch_workers: int = Field(default=8, ge=1, le=64)
+    #: After this many timeouts in a row from one host, its remaining images in the run are rejected
+    #: at once ("skipped") instead of each waiting out ``image_timeout_s``; a rerun tries them again.
+    max_host_timeouts: int = Field(default=5, ge=1)
+    #: Fetch URLs that resolve to loopback, private, link-local or reserved addresses (off: a catalogue
+    #: must not probe the ingesting machine's network).
+    allow_private_urls: bool = False
+    #: Folders (or .zip files) local image references may point into, besides the catalogue's image root.
+    #: Relative ones are taken from the image root folder.
+    image_roots: list[str] = Field(default_factory=list)
+    #: Images above this many pixels (read from the header, before decoding) are rejected.
+    max_image_pixels: int = Field(default=40_000_000, ge=1)
+    #: Decoded images are shrunk (JPEG draft, then reduce) to this longest side: colour analysis uses
+    #: 48 px and the largest encoder input is 512 px (SigLIP 224-512, CLIP 224, trained models 80).
+    max_image_side: int = Field(default=512, ge=16)
+    #: Workers that decode images and analyse their colours while the encoder embeds earlier batches
+    #: (results keep the catalogue's order). "auto": the cores left after the encoder's (at least 1,
+    #: at most 4); 0: everything in the ingesting thread, one batch after another.
+    workers: Literal["auto"] | Annotated[int, Field(ge=0, le=64)] = "auto"
+    #: "process" sidesteps the GIL (the colour k-means is Python-bound on small arrays); "thread" starts
+    #: instantly and copies nothing back. "auto": processes (forked, on Linux) when colours are generated,
+    #: threads otherwise; either way the first batch is decoded in the ingest's own thread (small catalogues).
+    worker_kind: Literal["auto", "process", "thread"] = "auto"
 
 
 class ExpansionSettings(_Strict):
@@ -133,18 +202,21 @@ class SearchSettings(_Strict):
     #: ``exact`` scans every vector; ``hnsw`` is approximate; ``auto`` picks hnsw above ann_threshold items.
     vector_search: Literal["auto", "exact", "hnsw"] = "auto"
     ann_threshold: int = Field(default=200_000, ge=1)
+    #: Embedded BM25: ``tantivy`` (Lucene's formula, top k without scoring every match), ``fts5`` (SQLite's
+    #: ``bm25()``, whose IDF of a word in over half the documents is ~0), ``auto`` (tantivy when importable).
+    lexical: Literal["auto", "tantivy", "fts5"] = "auto"
     expand: bool = True
     min_probability: float | None = Field(default=None, ge=0.0, le=1.0)
+    #: Longest query text searched, in characters; a longer one is a QueryError (None: no limit). Bounds
+    #: the work one request can cause; product queries are a few words.
+    max_query_chars: int | None = Field(default=1_000, ge=1)
+    #: Most words (runs of letters/digits) in a query text; more is a QueryError (None: no limit).
+    max_query_words: int | None = Field(default=64, ge=1)
 
-    @field_validator("weights")
+    @field_validator("weights", mode="before")
     @classmethod
-    def _known_channels(cls, value: dict[str, float]) -> dict[str, float]:
-        unknown = set(value) - set(CHANNELS)
-        if unknown:
-            raise ValueError(f"unknown channels {sorted(unknown)}; valid: {', '.join(CHANNELS)}")
-        if any(w < 0 for w in value.values()):
-            raise ValueError("channel weights must be >= 0")
-        return value
+    def _valid_weights(cls, value: object) -> object:
+        return check_weights(value, "search.weights") if isinstance(value, Mapping) else value
 
 
 class EngineConfig(_Strict):
@@ -162,12 +234,4 @@ class EngineConfig(_Strict):
 
 def load_config(path: PathInput) -> EngineConfig:
     """Read an EngineConfig from JSON, with a clear error naming the file and the bad field."""
-    file = Path(path)
-    try:
-        return EngineConfig.model_validate(json.loads(file.read_text()))
-    except FileNotFoundError as exc:
-        raise ConfigError(f"config file {file} does not exist") from exc
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"config file {file} is not valid JSON: {exc}") from exc
-    except ValidationError as exc:
-        raise ConfigError(f"config file {file} is invalid:\n{exc}") from exc
+    return load_json_model(path, EngineConfig, "config file")

@@ -10,7 +10,19 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from blendsearch._types import AttributeValue
 
-__all__ = ["Document", "Enrichment", "StoredDocument", "content_hash"]
+__all__ = [
+    "MAX_DESCRIPTION_CHARS",
+    "MAX_TITLE_CHARS",
+    "Document",
+    "Enrichment",
+    "StoredDocument",
+    "clip_texts",
+    "content_hash",
+]
+
+#: Longer titles and descriptions are cut to this many characters when ingested (see :func:`clip_texts`).
+MAX_TITLE_CHARS = 2_000
+MAX_DESCRIPTION_CHARS = 50_000
 
 
 class Document(BaseModel):
@@ -59,6 +71,29 @@ class StoredDocument(Document):
     def public(self) -> Document:
         """The user's own fields, without vectors."""
         return Document(**self.model_dump(include={"id", "title", "description", "attributes", "image"}))
+
+
+def _clip(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, at the last space in the final tenth when there is one."""
+    if len(text) <= limit:
+        return text
+    cut = text[:limit]
+    space = cut.rfind(" ", limit - limit // 10)
+    return (cut[:space] if space > 0 else cut).rstrip()
+
+
+def clip_texts(document: Document) -> tuple[Document, bool]:
+    """The document with its title and description cut to :data:`MAX_TITLE_CHARS` and
+    :data:`MAX_DESCRIPTION_CHARS`, and whether anything was cut.
+
+    A product is still worth finding when its feed pastes a whole manual into the title; the caps bound
+    what one item costs the lexical index and the text encoder (which reads only the first tokens).
+    """
+    title = _clip(document.title, MAX_TITLE_CHARS)
+    description = _clip(document.description, MAX_DESCRIPTION_CHARS)
+    if title is document.title and description is document.description:
+        return document, False
+    return document.model_copy(update={"title": title, "description": description}), True
 
 
 def content_hash(document: Document, image_bytes: bytes | None, model_fingerprint: str) -> str:

@@ -2,6 +2,7 @@
 
     BlendsearchError
     ├── ConfigError            invalid configuration, field mapping or query option
+    │   └── QueryError         a query cannot run as given (too long, unknown filter field, ...)
     ├── CatalogError           a catalogue file cannot be read at all (per-item problems become rejects)
     ├── ItemError              one catalogue item is unusable (missing id, bad types, unreadable image)
     │   └── ImageError         an image cannot be fetched or decoded
@@ -9,7 +10,9 @@
     ├── MissingDependencyError an optional package (faiss, a cluster client, open_clip...) is not installed;
     │                          also an ImportError, and its message has the pip hint
     ├── IndexError_            the index cannot be opened, read or written
-    │   └── IndexFormatError   the index on disk has a format this version cannot read
+    │   ├── IndexFormatError   the index on disk has a format this version cannot read
+    │   ├── IndexCorruptError  an index file is missing, empty or damaged (the message says how to rebuild)
+    │   └── IndexBusyError     another process is ingesting into the same index
     ├── BackendError           a search backend (SQLite, FAISS, OpenSearch, Elasticsearch) failed
     │   ├── BackendConnectionError   the server cannot be reached
     │   └── RetryableBackendError    overloaded or timed out (429/5xx): worth retrying
@@ -22,7 +25,7 @@ Errors from SQLite, FAISS and the HTTP clients are re-raised as these with ``rai
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 
 __all__ = [
     "BackendConnectionError",
@@ -33,11 +36,15 @@ __all__ = [
     "ConfigError",
     "EncoderError",
     "ImageError",
+    "IndexBusyError",
+    "IndexCorruptError",
     "IndexError_",
     "IndexFormatError",
     "ItemError",
     "MissingDependencyError",
+    "QueryError",
     "RetryableBackendError",
+    "first_line",
     "map_exceptions",
 ]
 
@@ -48,6 +55,10 @@ class BlendsearchError(Exception):
 
 class ConfigError(BlendsearchError, ValueError):
     """Invalid configuration, field mapping or query option."""
+
+
+class QueryError(ConfigError):
+    """A query cannot run as given: too long, too many words, a filter on a field the index lacks..."""
 
 
 class CatalogError(BlendsearchError):
@@ -84,6 +95,14 @@ class IndexFormatError(IndexError_):
     """The index on disk was written in a format this version cannot read."""
 
 
+class IndexCorruptError(IndexError_):
+    """An index file is missing, empty or fails its integrity check; rebuilding the index is the way out."""
+
+
+class IndexBusyError(IndexError_):
+    """Another process holds the index's ingest lock; only one ingest runs into an index at a time."""
+
+
 class BackendError(BlendsearchError):
     """A search backend failed."""
 
@@ -100,11 +119,22 @@ class CalibrationError(BlendsearchError):
     """A calibration cannot be fitted from the data given."""
 
 
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message, or its type name when it has none (for one-line errors
+    about a third-party failure whose message runs to a traceback-sized report)."""
+    text = str(exc).strip()
+    return text.splitlines()[0].strip() if text else type(exc).__name__
+
+
 @contextlib.contextmanager
-def map_exceptions(mapping: Mapping[type[BaseException], type[BlendsearchError]]) -> Iterator[None]:
+def map_exceptions(
+    mapping: Mapping[type[BaseException], type[BlendsearchError]],
+    message: Callable[[BaseException], str] | None = None,
+) -> Iterator[None]:
     """Re-raise third-party exceptions as blendsearch's own, keeping the original as ``__cause__``.
 
-    The first matching entry wins, so list subclasses before their bases.
+    The first matching entry wins, so list subclasses before their bases. ``message`` words the new
+    error from the original (default: the original's message, or its type name).
     """
     try:
         yield
@@ -113,5 +143,5 @@ def map_exceptions(mapping: Mapping[type[BaseException], type[BlendsearchError]]
     except Exception as exc:
         for source, target in mapping.items():
             if isinstance(exc, source):
-                raise target(str(exc) or type(exc).__name__) from exc
+                raise target(message(exc) if message else str(exc) or type(exc).__name__) from exc
         raise

@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import math
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping, Sequence
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from blendsearch._types import AttributeValue
-from blendsearch.exceptions import ConfigError
+from blendsearch.exceptions import ConfigError, QueryError
 
-__all__ = ["Filter", "RangeFilter", "TermFilter", "TermsFilter", "matches", "parse_filter"]
+__all__ = [
+    "Filter",
+    "RangeFilter",
+    "TermFilter",
+    "TermsFilter",
+    "check_filters",
+    "matches",
+    "parse_filter",
+]
 
 #: Fields that are filterable besides the catalogue's attributes (generated enrichment, multi-valued).
 GENERATED_FIELDS = ("colours", "tags")
@@ -43,6 +52,16 @@ class RangeFilter(BaseModel):
     lte: float | None = None
     lt: float | None = None
 
+    @model_validator(mode="after")
+    def _no_nan(self) -> RangeFilter:
+        for name in ("gte", "gt", "lte", "lt"):
+            bound = getattr(self, name)
+            if bound is not None and math.isnan(bound):
+                raise ValueError(
+                    f"range filter on {self.field!r}: bound {name} is NaN; a bound must be a number"
+                )
+        return self
+
 
 Filter = Annotated[TermFilter | TermsFilter | RangeFilter, Field(discriminator="kind")]
 
@@ -59,6 +78,8 @@ def parse_filter(expression: str) -> TermFilter | TermsFilter | RangeFilter:
             raise ConfigError(
                 f"range filter {expression!r} needs a number after {match.group('op')}"
             ) from exc
+        if math.isnan(bound):
+            raise ConfigError(f"range filter {expression!r}: the bound is NaN; a bound must be a number")
         key = {">=": "gte", ">": "gt", "<=": "lte", "<": "lt"}[match.group("op")]
         return RangeFilter(field=match.group("field"), **{key: bound})
     field, sep, value = expression.partition("=")
@@ -110,3 +131,36 @@ def matches(
         if not ok:
             return False
     return True
+
+
+def check_filters(
+    filters: Sequence[TermFilter | TermsFilter | RangeFilter],
+    kinds: Mapping[str, bool],
+    declared: Collection[str] = (),
+    declared_numeric: Collection[str] = (),
+) -> list[str]:
+    """Check filters against the index's fields; returns notices, raises QueryError for a filter that can
+    never match because of a mistake.
+
+    ``kinds`` maps each field some stored document has to whether some value of it is a number.
+    ``declared`` / ``declared_numeric`` are fields the configuration names (attributes, numeric): a filter
+    on one that merely has no values yet gets a notice (0 hits, said why) instead of an error.
+    """
+    notices: list[str] = []
+    known = ", ".join(sorted(kinds)) or "none: the index is empty"
+    numeric = ", ".join(sorted(k for k, is_num in kinds.items() if is_num)) or "none"
+    for flt in filters:
+        name = flt.field
+        if name not in kinds:
+            if name in declared or name in declared_numeric:
+                notices.append(f"filter on {name!r}: no document has a value for it yet, so nothing matches")
+                continue
+            raise QueryError(f"filter on unknown field {name!r}; fields in this index: {known}")
+        if isinstance(flt, RangeFilter) and not kinds[name]:
+            if name in declared_numeric:
+                notices.append(f"range filter on {name!r}: no document has a number in it yet")
+                continue
+            raise QueryError(
+                f"range filter on {name!r}, which holds no numbers in this index; numeric fields: {numeric}"
+            )
+    return notices

@@ -26,6 +26,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from blendsearch._types import FloatArray
+
 __all__ = [
     "COMBINATIONS",
     "NORMALISATIONS",
@@ -42,7 +44,6 @@ __all__ = [
     "unseen_values",
 ]
 
-FloatArray = npt.NDArray[np.float64]
 
 NORMALISATIONS = ("minmax", "zscore", "none")
 COMBINATIONS = ("weighted_mean", "rrf")

@@ -12,13 +12,18 @@ import functools
 import re
 import unicodedata
 
+from blendsearch.porter import porter_stem
+
 __all__ = ["analyze", "fold", "stem", "words"]
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 
 
 def fold(text: str) -> str:
-    """Lower case and strip diacritics (``Crème`` -> ``creme``)."""
+    """Lower case and strip diacritics (``Crème`` -> ``creme``); ASCII text (most queries) only needs
+    lower-casing, without the per-character pass."""
+    if text.isascii():
+        return text.lower()
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
@@ -28,17 +33,10 @@ def words(text: str) -> list[str]:
     return _WORD.findall(fold(text))
 
 
-@functools.lru_cache(maxsize=1)
-def _stemmer():  # noqa: ANN202 - nltk has no types
-    from nltk.stem.porter import PorterStemmer
-
-    return PorterStemmer(mode=PorterStemmer.ORIGINAL_ALGORITHM)
-
-
 @functools.lru_cache(maxsize=65536)
 def stem(word: str) -> str:
     """Porter stem of one folded word (the original algorithm, as FTS5 and Lucene's porter_stem use)."""
-    return _stemmer().stem(word, to_lowercase=False)
+    return porter_stem(word)
 
 
 def analyze(text: str) -> list[str]:

@@ -19,6 +19,11 @@ if [[ "${1:-}" == "test" ]]; then
     (apt-get install -y -q wordnet-base >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q wordnet-base >/dev/null; }) \
       || echo "note: wordnet-base could not be installed; WordNet tests will skip" >&2
   fi
+  # Chromium for the serve page's browser test (Playwright drives this binary; it downloads no browser).
+  if [[ ! -x /usr/bin/chromium ]] && command -v apt-get >/dev/null 2>&1 && [[ $(id -u) == 0 ]]; then
+    (apt-get install -y -q chromium >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; }) \
+      || echo "note: chromium could not be installed; the browser test will skip" >&2
+  fi
 else
   "$VPY" -m pip install -q -e .
 fi

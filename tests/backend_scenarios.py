@@ -10,10 +10,10 @@ from __future__ import annotations
 import numpy as np
 
 from blendsearch.backends.base import Backend, LexicalRequest, QueryClause, VectorRequest
-from blendsearch.backends.fields import present_fields
 from blendsearch.backends.memory import MemoryBackend
 from blendsearch.documents import Enrichment, StoredDocument
 from blendsearch.filters import RangeFilter, TermFilter, TermsFilter
+from blendsearch.search_fields import present_fields
 
 __all__ = [
     "check_documents",
@@ -216,7 +216,7 @@ def check_documents(backend: Backend) -> None:
 
 
 def check_present_fields(backend: Backend) -> None:
-    """Per id, the text fields and vectors it has, as :func:`blendsearch.backends.fields.present_fields`
+    """Per id, the text fields and vectors it has, as :func:`blendsearch.search_fields.present_fields`
     says: an image-only product has only ``image_vector``; unknown ids are left out."""
     image_only = StoredDocument(id="p10", content_hash="hash-p10", image_vector=unit(0.5, 0.5, 0.5, 0.5))
     assert all(r.ok for r in backend.upsert([image_only]))

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 
 FASHION_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "datasets" / "fashion-products"
+#: The example shop in the repository (24 products with images); tests copy it before changing anything.
+SHOP = Path(__file__).resolve().parents[1] / "examples" / "shop"
 
 
 @pytest.fixture(autouse=True)
@@ -21,3 +24,9 @@ def fashion_dir() -> Path:
     if not (FASHION_DIR / "products.csv").is_file() or not (FASHION_DIR / "images.zip").is_file():
         pytest.skip(f"shared fashion catalogue not found at {FASHION_DIR} (see README: Benchmarks)")
     return FASHION_DIR
+
+
+@pytest.fixture()
+def shop(tmp_path: Path) -> Path:
+    """A writable copy of ``examples/shop``, so a test may add bad rows or files next to the catalogue."""
+    return Path(shutil.copytree(SHOP, tmp_path / "shop"))

@@ -21,10 +21,10 @@ from blendsearch.backends.base import (
     VectorRequest,
 )
 from blendsearch.backends.embedded import EmbeddedBackend
-from blendsearch.backends.fields import filter_fields
 from blendsearch.backends.memory import MemoryBackend
 from blendsearch.documents import Enrichment, StoredDocument
 from blendsearch.filters import RangeFilter, TermFilter, TermsFilter, matches
+from blendsearch.search_fields import filter_fields
 
 FACTORIES: dict[str, Callable[[Path], Backend]] = {
     "memory": lambda tmp_path: MemoryBackend(),
@@ -423,3 +423,15 @@ def test_present_fields_of_the_shared_scenario(backend: Backend) -> None:
 
     sc.load(backend)
     sc.check_present_fields(backend)
+
+
+@pytest.mark.parametrize(
+    "check", ["check_lexical_parity", "check_filters", "check_vector_parity", "check_documents"]
+)
+def test_the_shared_cluster_scenarios(backend: Backend, check: str) -> None:
+    # The scenarios the cluster backends pass against MemoryBackend (tests/backend_scenarios.py), here
+    # too: every backend is held to the same data set and the same checks.
+    import backend_scenarios as sc
+
+    sc.load(backend)
+    getattr(sc, check)(backend)

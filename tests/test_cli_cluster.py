@@ -8,7 +8,6 @@ cluster's answers are compared with the embedded backend's.
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -17,7 +16,6 @@ from servers import noida_url, osmem_emulator, osmem_url, unique_index  # noqa: 
 
 from blendsearch.cli import main
 
-SHOP = Path(__file__).resolve().parents[1] / "examples" / "shop"
 MODEL = "hash:32"
 
 
@@ -36,9 +34,8 @@ def _ids(payload: dict) -> list[str]:
 
 
 @pytest.fixture()
-def catalog(tmp_path: Path) -> Path:
-    shutil.copytree(SHOP, tmp_path / "shop")
-    return tmp_path / "shop" / "catalog.jsonl"
+def catalog(shop: Path) -> Path:
+    return shop / "catalog.jsonl"
 
 
 @pytest.fixture()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -11,18 +10,15 @@ from click.testing import CliRunner
 
 from blendsearch.cli import main
 
-SHOP = Path(__file__).resolve().parents[1] / "examples" / "shop"
-
 
 @pytest.fixture()
-def index(tmp_path: Path) -> Path:
-    shutil.copytree(SHOP, tmp_path / "shop")
+def index(tmp_path: Path, shop: Path) -> Path:
     index = tmp_path / "index"
     result = CliRunner().invoke(
         main,
         [
             "ingest",
-            str(tmp_path / "shop" / "catalog.jsonl"),
+            str(shop / "catalog.jsonl"),
             "--index",
             str(index),
             "--numeric",
@@ -31,7 +27,7 @@ def index(tmp_path: Path) -> Path:
         ],
     )
     assert result.exit_code == 0, result.output
-    summary = json.loads(result.output.strip().splitlines()[-1])
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
     assert (summary["read"], summary["indexed"], summary["rejected"]) == (24, 24, 0)
     return index
 
@@ -39,7 +35,7 @@ def index(tmp_path: Path) -> Path:
 def test_search_json_has_hits_with_channels(index: Path) -> None:
     result = CliRunner().invoke(main, ["search", "red dress", "--index", str(index), "--k", "3", "--json"])
     assert result.exit_code == 0, result.output
-    payload = json.loads(result.output)
+    payload = json.loads(result.stdout)
     assert payload["hits"][0]["id"] == "p009"
     assert set(payload["hits"][0]["channels"]) == {"bm25", "metadata"}
     assert len(payload["hits"]) == 3
@@ -58,7 +54,7 @@ def test_search_filters(index: Path, filters: list[str], check: object) -> None:
         main, ["search", "shoes bag tshirt", "--index", str(index), "--json", *filters]
     )
     assert result.exit_code == 0, result.output
-    hits = json.loads(result.output)["hits"]
+    hits = json.loads(result.stdout)["hits"]
     assert hits and all(check(h["document"]) for h in hits)  # type: ignore[operator]
 
 
@@ -67,16 +63,16 @@ def test_text_output_stats_and_delete(index: Path) -> None:
     text = runner.invoke(main, ["search", "leather", "--index", str(index)])
     assert text.exit_code == 0 and "Leather" in text.output
     stats = runner.invoke(main, ["stats", "--index", str(index), "--json"])
-    assert json.loads(stats.output)["documents"] == 24
+    assert json.loads(stats.stdout)["documents"] == 24
     deleted = runner.invoke(main, ["delete", "p001", "p404", "--index", str(index), "--json"])
-    assert json.loads(deleted.output) == {"requested": 2, "deleted": 1}
+    assert json.loads(deleted.stdout) == {"requested": 2, "deleted": 1}
 
 
 def test_reingest_changes_nothing(index: Path, tmp_path: Path) -> None:
     result = CliRunner().invoke(
         main, ["ingest", str(tmp_path / "shop" / "catalog.jsonl"), "--index", str(index), "--json"]
     )
-    summary = json.loads(result.output.strip().splitlines()[-1])
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
     assert (summary["written"], summary["unchanged"]) == (0, 24)
 
 
@@ -85,7 +81,7 @@ def test_reingest_changes_nothing(index: Path, tmp_path: Path) -> None:
     [
         (["search", "x", "--index", "nowhere"], "not a blendsearch index"),
         (["search", "x", "--filter", "broken"], "key=value"),
-        (["search", "x", "--weight", "colour=2"], "CHANNEL=WEIGHT"),
+        (["search", "x", "--weight", "colour=2"], "--weight: unknown channels ['colour']"),
     ],
 )
 def test_errors_are_clear(index: Path, args: list[str], message: str) -> None:
@@ -96,12 +92,12 @@ def test_errors_are_clear(index: Path, args: list[str], message: str) -> None:
     assert message in result.output
 
 
-def test_unloadable_model_is_a_clear_error(tmp_path: Path) -> None:
+def test_unloadable_model_is_a_clear_error(tmp_path: Path, shop: Path) -> None:
     result = CliRunner().invoke(
         main,
         [
             "ingest",
-            str(SHOP / "catalog.jsonl"),
+            str(shop / "catalog.jsonl"),
             "--index",
             str(tmp_path / "i"),
             "--model",

@@ -15,9 +15,9 @@ from collections.abc import Iterator
 import backend_scenarios as sc
 import pytest
 
-from blendsearch.backends.migrate import alias_targets, migrate
-from blendsearch.backends.remote_common import RemoteBackend
-from blendsearch.backends.url import backend_from_url
+from blendsearch.backends.cluster.backend import RemoteBackend
+from blendsearch.backends.cluster.migrate import alias_targets, migrate
+from blendsearch.backends.cluster.url import backend_from_url
 from blendsearch.config import EngineConfig, ExpansionSettings, SearchSettings
 
 pytestmark = pytest.mark.cluster
@@ -118,7 +118,7 @@ def test_migration_keeps_serving(loaded: RemoteBackend) -> None:
 def test_server_side_fusion(loaded: RemoteBackend, product: str) -> None:
     requests = [sc.lexical("red shoes"), sc.VECTOR_CASES["image"]]
     if product == "opensearch":
-        from blendsearch.backends.opensearch import create_hybrid_pipeline, hybrid_query_body
+        from blendsearch.backends.cluster.opensearch import create_hybrid_pipeline, hybrid_query_body
 
         name = f"{loaded.index}-hybrid"
         create_hybrid_pipeline(loaded.client, name, SearchSettings(), channels=["bm25", "vector_image"])
@@ -128,7 +128,7 @@ def test_server_side_fusion(loaded: RemoteBackend, product: str) -> None:
         ]
         loaded.client.transport.perform_request("DELETE", f"/_search/pipeline/{name}")
     else:
-        from blendsearch.backends.elasticsearch import rrf_retriever_body
+        from blendsearch.backends.cluster.elasticsearch import rrf_retriever_body
 
         hits = loaded.client.search(index=loaded.index, body=rrf_retriever_body(requests, size=3))["hits"][
             "hits"

@@ -254,16 +254,15 @@ def test_debug_scores_with_an_index(tmp_path: Path) -> None:
     assert any(w.startswith("1 of 2 stored vectors are not unit length") for w in report.warnings)
 
 
-def test_debug_scores_on_an_ingested_shop_warns_about_another_model(tmp_path: Path) -> None:
+def test_debug_scores_on_an_ingested_shop_warns_about_another_model(tmp_path: Path, shop: Path) -> None:
     pytest.importorskip("blendsearch.enrichment.tags")
     pytest.importorskip("blendsearch.enrichment.describe")
     from blendsearch.backends.memory import MemoryBackend
     from blendsearch.engine import Engine
 
-    shop = Path(__file__).resolve().parents[1] / "examples" / "shop" / "catalog.jsonl"
     backend = MemoryBackend()
     with Engine.open(tmp_path / "idx", encoder=HashEncoder(dim=32), backend=backend) as engine:
-        engine.ingest(shop)
+        engine.ingest(shop / "catalog.jsonl")
         same = debug_scores("red dress", engine=engine, index_top_n=3)
     assert not [w for w in same.warnings if "different models" in w or "not comparable" in w]
     index_rows = [c for c in same.candidates if c.source == "index"]

@@ -12,8 +12,8 @@ import backend_scenarios as sc
 import pytest
 from servers import noida_server, noida_url, unique_index  # noqa: F401 - fixtures
 
-from blendsearch.backends.elasticsearch import ElasticsearchBackend, rrf_retriever_body
-from blendsearch.backends.migrate import alias_targets, migrate
+from blendsearch.backends.cluster.elasticsearch import ElasticsearchBackend, rrf_retriever_body
+from blendsearch.backends.cluster.migrate import alias_targets, migrate
 from blendsearch.mappings import MappingSettings, build_elasticsearch_mapping
 
 elasticsearch = pytest.importorskip("elasticsearch")
@@ -77,10 +77,10 @@ def test_lexical_and_knn_in_one_msearch(loaded: ElasticsearchBackend) -> None:
 
 
 def test_rrf_retriever_fuses_on_the_server(loaded: ElasticsearchBackend) -> None:
-    requests = [sc.lexical("red shoes"), sc.VECTOR_CASES["image"]]
+    requests = [sc.lexical("red running"), sc.VECTOR_CASES["image"]]
     body = rrf_retriever_body(requests, size=3, rank_window_size=10)
     hits = loaded.client.search(index=loaded.index, body=body)["hits"]["hits"]
-    # p01 is first in both channels, p04 second by vector and in the red BM25 hits.
+    # p01 is first in both channels, p04 second by vector and third by BM25 (after the running jacket).
     assert [h["_id"] for h in hits][:2] == ["p01", "p04"]
     assert hits[0]["_score"] == pytest.approx(2 / 61, rel=1e-4)
 

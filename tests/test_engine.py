@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -15,18 +14,9 @@ from blendsearch.engine import Engine
 from blendsearch.filters import RangeFilter, TermFilter
 from blendsearch.query.models import HybridQuery
 
-SHOP = Path(__file__).resolve().parents[1] / "examples" / "shop"
-
 
 def _config() -> EngineConfig:
     return EngineConfig(fields=FieldMapping(numeric=["price"]))
-
-
-@pytest.fixture()
-def shop(tmp_path: Path) -> Path:
-    target = tmp_path / "shop"
-    shutil.copytree(SHOP, target)
-    return target
 
 
 def test_ingest_and_lexical_search_without_model(tmp_path: Path, shop: Path) -> None:
@@ -124,9 +114,18 @@ def test_bad_items_are_rejected_with_reasons(tmp_path: Path, shop: Path) -> None
     assert summary.read == summary.indexed + summary.rejected
     assert summary.indexed == 1
     lines = [json.loads(line) for line in rejects.read_text().splitlines()]
+    lines.sort(key=lambda r: r["position"])
     assert len(lines) == summary.rejected == 6
-    reasons = " | ".join(line["reason"] for line in lines)
-    for needle in ("id", "duplicate", "title"):
-        assert needle in reasons
-    assert {line["stage"] for line in lines} >= {"read", "image"}
-    assert all(line["raw"] or line["stage"] == "read" for line in lines)
+    # One reject per bad row, each for its own reason (the duplicate's "id" must not stand in for the
+    # missing id), carrying the row it came from.
+    got = [(r["position"], r["id"], r["stage"], r["reason"].split(" (")[0].split(":")[0]) for r in lines]
+    assert got == [
+        (2, None, "read", "missing id"),
+        (3, "bad-img", "image", "not a recognised image format"),
+        (4, "gone", "image", "image 'images/nope.png' not found"),
+        (5, "typed", "read", "title"),
+        (6, "ok1", "read", "duplicate id"),
+        (7, None, "read", "invalid JSON"),
+    ]
+    assert "expected text" in lines[3]["reason"]
+    assert [r["raw"] for r in lines] == [*rows[1:], {"line": "{broken json"}]

@@ -67,6 +67,11 @@ def _run(args: list[str]) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def _good_rows(catalog: Path) -> list[dict[str, str]]:
+    with catalog.open(newline="") as f:
+        return [r for r in csv.DictReader(f) if r["id"] and not r["id"].startswith(("999", "888"))]
+
+
 def _stored_ids(index: Path) -> list[str]:
     with sqlite3.connect(index / "store.sqlite") as db:
         return [row[0] for row in db.execute("SELECT id FROM docs")]
@@ -79,18 +84,27 @@ def test_ingest_counts_rejects_filters_and_idempotency(
     summary = _run(_ingest_args(catalog, index, tiny_siglip, fashion_dir))
     assert (summary["read"], summary["indexed"], summary["rejected"]) == (N_GOOD + 4, N_GOOD, 4)
     rejects = [json.loads(line) for line in (tmp_path / "rejects.jsonl").read_text().splitlines()]
-    reasons = sorted(r["reason"] for r in rejects)
     assert len(rejects) == 4
-    assert any("id" in r for r in reasons)
-    assert any("999999999" in r or "not found" in r.lower() or "no such" in r.lower() for r in reasons)
-    assert any("year" in r for r in reasons)
-    assert any("duplicate" in r for r in reasons)
+    # Each bad row rejected for its own reason: the duplicate's "id" must not stand in for the missing one.
+    reasons = {r["id"]: (r["stage"], r["reason"]) for r in rejects}
+    duplicate = _good_rows(catalog)[3]["id"]
+    assert set(reasons) == {None, "999999999", "888888888", duplicate}
+    assert reasons[None] == ("read", "missing id")
+    assert reasons["999999999"][0] == "image" and "999999999.jpg" in reasons["999999999"][1]
+    assert reasons["888888888"] == ("read", "year: not a number: 'nineteen'")
+    assert reasons[duplicate][0] == "read"
+    assert reasons[duplicate][1].startswith("duplicate id (first read at row")
 
     hits = _run(["search", "shirt", "--index", str(index), "--filter", "gender=Women", "--k", "20", "--json"])
     assert hits["hits"] and all(h["document"]["attributes"]["gender"] == "Women" for h in hits["hits"])
     assert {"bm25", "vector_image", "vector_text"} <= set(hits["hits"][0]["channels"])
-    ranged = _run(["search", "watch", "--index", str(index), "--filter", "year>=2015", "--json"])
-    assert all(h["document"]["attributes"]["year"] >= 2015 for h in ranged["hits"])
+    # "bag" matches 13 titles, 9 of them from 2015 on: the filter keeps exactly those among the matches.
+    bags = [r for r in _good_rows(catalog) if "bag" in r["title"].lower().split()]
+    recent = {r["id"] for r in bags if int(r["year"]) >= 2015}
+    assert (len(bags), len(recent)) == (13, 9)
+    ranged = _run(["search", "bag", "--index", str(index), "--filter", "year>=2015", "--k", "20", "--json"])
+    assert ranged["hits"] and all(h["document"]["attributes"]["year"] >= 2015 for h in ranged["hits"])
+    assert recent <= {h["id"] for h in ranged["hits"]}
 
     again = _run(_ingest_args(catalog, index, tiny_siglip, fashion_dir))
     assert (again["indexed"], again["written"], again["unchanged"], again["rejected"]) == (

@@ -277,11 +277,13 @@ def _dir_named(parent: Path, name: str) -> Path:
     return folder
 
 
-def test_non_utf8_csv_is_a_catalog_error(tmp_path: Path) -> None:
+def test_non_utf8_csv_row_is_one_reject_and_reading_goes_on(tmp_path: Path) -> None:
     path = tmp_path / "latin1.csv"
-    path.write_bytes("id,title\n1,Caf\xe9\n".encode("latin-1"))
-    with pytest.raises(CatalogError, match="not UTF-8"):
-        list(read_catalog(path, MAPPING))
+    path.write_bytes("id,title\n1,Caf\xe9\n2,Tea\n".encode("latin-1"))
+    bad, good = read_catalog(path, MAPPING)
+    assert (bad.position, bad.line, bad.offset) == (1, 2, 14)
+    assert bad.error == "not UTF-8 text: byte 0xe9 at byte offset 14"
+    assert bad.raw == {"id": "1", "title": "Caf\ufffd"} and good.document.id == "2"
 
 
 # -- the image convention --------------------------------------------------------------------------

@@ -27,15 +27,15 @@ import numpy as np
 import pytest
 
 from blendsearch.backends.base import LexicalRequest, QueryClause, VectorRequest
-from blendsearch.backends.bulk import BulkSettings, backoff_delay, bulk_write
-from blendsearch.backends.elasticsearch import (
+from blendsearch.backends.cluster.bulk import BulkSettings, backoff_delay, bulk_write
+from blendsearch.backends.cluster.elasticsearch import (
     ElasticsearchBackend,
     linear_retriever_body,
     num_candidates,
     rrf_retriever_body,
 )
-from blendsearch.backends.opensearch import OpenSearchBackend, hybrid_pipeline_body, hybrid_query_body
-from blendsearch.backends.remote_common import filter_clauses, query_text
+from blendsearch.backends.cluster.opensearch import OpenSearchBackend, hybrid_pipeline_body, hybrid_query_body
+from blendsearch.backends.cluster.queries import filter_clauses, lexical_query, query_text
 from blendsearch.config import SearchSettings
 from blendsearch.documents import StoredDocument
 from blendsearch.exceptions import BackendError, ConfigError
@@ -54,8 +54,8 @@ LEXICAL = LexicalRequest(
 LEXICAL_QUERY = {
     "bool": {
         "should": [
-            {"multi_match": {"query": "red shoes", "fields": ["title^2", "description^1"], "type": "most_fields", "boost": 1.0}},
-            {"multi_match": {"query": "trainers", "fields": ["title^2", "description^1"], "type": "most_fields", "boost": 0.5}},
+            {"combined_fields": {"query": "red shoes", "fields": ["title^2", "description^1"], "boost": 1.0}},
+            {"combined_fields": {"query": "trainers", "fields": ["title^2", "description^1"], "boost": 0.5}},
         ],
         "minimum_should_match": 1,
         "filter": [GENDER],
@@ -102,6 +102,26 @@ def test_filters_translate_to_the_reference_semantics() -> None:
         {"exists": {"field": "num.size"}},
         {"term": {"kw.dotted\u2024key": "x"}},
     ]  # fmt: skip
+
+
+def test_lexical_query_is_bm25f_with_integer_weights() -> None:
+    """combined_fields (Lucene's BM25F) refuses weights below 1: boosts are sent as field_weights makes
+    them, the ones MemoryBackend and the embedded backend score with; weightless clauses and fields and
+    clauses without a word are left out."""
+    request = LexicalRequest(
+        channel="metadata",
+        clauses=[QueryClause(text="Red"), QueryClause(text="silk", weight=0.0), QueryClause(text="?!")],
+        fields={"attributes": 1.0, "colours": 1.0, "tags": 0.0, "generated": 0.5},
+    )
+    assert lexical_query(request) == {
+        "bool": {
+            "should": [
+                {"combined_fields": {"query": "red", "fields": ["attributes^2", "colours^2", "generated^1"], "boost": 1.0}},
+            ],
+            "minimum_should_match": 1,
+        }
+    }  # fmt: skip
+    assert lexical_query(request.model_copy(update={"clauses": [QueryClause(text="?!")]})) is None
 
 
 def test_query_text_folds_and_drops_repeated_stems() -> None:

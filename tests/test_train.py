@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -10,13 +12,14 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image, ImageDraw
 
+from blendsearch.encoders.own.encoder import DualEncoderEncoder
+from blendsearch.encoders.own.folder import fit_image
+from blendsearch.encoders.own.model import ModelConfig
 from blendsearch.encoders.registry import load_encoder
 from blendsearch.exceptions import ConfigError
-from blendsearch.train.data import TrainingPairs, fit_image, load_pairs, pairs_from_images
-from blendsearch.train.encoder import DualEncoderEncoder
+from blendsearch.train import TrainConfig, TrainProgress, train_model
+from blendsearch.train.data import TrainingPairs, load_pairs, pairs_from_images
 from blendsearch.train.evaluate import pair_recall, recall_from_vectors
-from blendsearch.train.loop import TrainConfig, TrainProgress, train_model
-from blendsearch.train.model import ModelConfig
 
 COLOURS = {"red": (220, 30, 30), "green": (30, 180, 30), "blue": (30, 30, 220), "yellow": (230, 210, 20)}
 SHAPES = ("circle", "square", "triangle", "bar")
@@ -152,6 +155,18 @@ def test_saved_folder_loads_through_load_encoder(shapes: TrainingPairs, tmp_path
     assert recall["cos_gap"] > 0.2
 
 
+def test_loading_a_model_folder_imports_no_training_code(shapes: TrainingPairs, tmp_path: Path) -> None:
+    # Search loads a trained folder through the model-folder format alone, never the training loop.
+    train_model(shapes, tmp_path / "model", _config(max_steps=1))
+    probe = (
+        "import sys; from blendsearch.encoders.registry import load_encoder; "
+        f"load_encoder({str(tmp_path / 'model')!r}, device='cpu').encode_texts(['red']); "
+        "print(sorted(m for m in sys.modules if m.startswith('blendsearch.train')))"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
+
+
 def test_recall_from_vectors_counts_same_title_hits() -> None:
     # Image 1 ranks first for query 0 but shares its title, so query 0 hits at rank 1.
     images = np.array([[1.0, 0.0], [0.0, 1.0], [0.6, 0.8]], dtype=np.float32)
@@ -242,6 +257,29 @@ def test_finetunes_a_tiny_pretrained(shapes: TrainingPairs, tmp_path: Path, kind
     assert vectors.shape == (2, dim) and images.shape == (1, dim)
     assert encoder.logit_bias == pytest.approx(summary.logit_bias)
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, rtol=1e-5)
+
+
+@pytest.mark.parametrize("kind", ["siglip", "clip"])
+def test_training_masks_captions_as_search_tokenises_them(tmp_path: Path, kind: str) -> None:
+    # Fine-tuning rebuilds the mask from ids; it must be the tokenizer's own, which search uses (CLIP pads
+    # with its end token, so "ids != pad" would hide the token CLIP pools).
+    import tiny_models
+    import torch
+    from transformers import AutoTokenizer
+
+    from blendsearch.encoders.own.hf_io import attention_mask, tokenize
+
+    tokenizer = AutoTokenizer.from_pretrained(getattr(tiny_models, f"build_tiny_{kind}")(tmp_path / kind))
+    texts = ["red circle", "large blue bar", "x"]
+    encoded = tokenize(tokenizer, texts, "longest", 16)
+    pad, eos = tokenizer.pad_token_id, tokenizer.eos_token_id
+    rebuilt = attention_mask(torch.from_numpy(encoded["input_ids"]), pad, pad == eos)
+    np.testing.assert_array_equal(rebuilt.numpy(), encoded["attention_mask"])
+    specials = 2 if kind == "clip" else 1  # [bos] words eos
+    assert encoded["attention_mask"].sum(1).tolist() == [len(t.split()) + specials for t in texts]
+    if kind == "clip":  # the old rule, ids != pad, hid each caption's end token
+        ids = torch.from_numpy(encoded["input_ids"])
+        assert ((ids != pad).sum(1) == rebuilt.sum(1) - 1).all()
 
 
 def test_time_budget_stops_cleanly_and_saves(shapes: TrainingPairs, tmp_path: Path) -> None:

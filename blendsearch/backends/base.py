@@ -119,21 +119,39 @@ class Backend(abc.ABC):
 
     @abc.abstractmethod
     def vocabulary(self) -> dict[str, int]:
-        """Indexed words of the text and metadata fields with their document frequency (typo correction)."""
+        """Indexed words of the text and metadata fields with their document frequency (typo correction).
+
+        A copy the caller may change. A backend that caches it keeps the cache while
+        :meth:`write_generation` stays the same: the one rule for everything derived from the vocabulary.
+        """
+
+    def write_generation(self) -> int | None:
+        """A number that changes with every write this backend can see (another process's too, where the
+        store records it): the vocabulary, and what the engine derives from it, are rebuilt when it
+        changes. None: the backend cannot tell, so derived data is rebuilt on every use."""
+        return None
 
     @abc.abstractmethod
     def iter_ids(self) -> Iterable[str]:
         """Every stored id."""
 
     def present_fields(self, ids: Sequence[str]) -> dict[str, frozenset[str]]:
-        """Per stored id, what :func:`~blendsearch.backends.fields.present_fields` says it has.
+        """Per stored id, what :func:`~blendsearch.search_fields.present_fields` says it has.
 
         Fusion asks it for a query's candidates. This default reads whole documents with
         :meth:`get`; backends override it with a lookup of just the flags.
         """
-        from blendsearch.backends.fields import present_fields
+        from blendsearch.search_fields import present_fields
 
         return {doc.id: present_fields(doc) for doc in self.get(ids, with_vectors=True)}
+
+    def filter_field_kinds(self) -> dict[str, bool] | None:
+        """Each field filters can test that some stored document has -> whether some value is a number.
+
+        Queries check their filters against it (a filter on a field no document has is a mistake to
+        report, not "0 hits"). None: this backend cannot tell cheaply; the engine then trusts its config.
+        """
+        return None
 
     # -- searching ---------------------------------------------------------------
     @abc.abstractmethod

@@ -15,22 +15,29 @@ from blendsearch.backends.base import (
     UpsertResult,
     VectorRequest,
 )
-from blendsearch.backends.fields import document_fields, filter_fields, present_fields
+from blendsearch.backends.bm25f import K1, B, field_weights
 from blendsearch.documents import StoredDocument
 from blendsearch.filters import matches
+from blendsearch.search_fields import document_fields, filter_fields, present_fields
 from blendsearch.text import analyze, words
 
 __all__ = ["MemoryBackend"]
 
-_K1, _B = 1.2, 0.75  # BM25 constants, the same defaults as FTS5 and Lucene
+def _is_number(value: object) -> bool:
+    """Whether a range filter can read the value (``float()`` as :func:`blendsearch.filters.matches`)."""
+    try:
+        return not math.isnan(float(value))  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return False
 
 
 class MemoryBackend(Backend):
-    """Keeps documents in a dict and scores BM25 per field (summed with boosts) by brute force."""
+    """Keeps documents in a dict and scores BM25F (the fields as one, weighted) by brute force."""
 
     def __init__(self) -> None:
         self._docs: dict[str, StoredDocument] = {}
         self._terms: dict[str, dict[str, Counter[str]]] = {}
+        self._writes = 0
 
     def upsert(self, documents: Sequence[StoredDocument]) -> list[UpsertResult]:
         for doc in documents:
@@ -38,6 +45,7 @@ class MemoryBackend(Backend):
             self._terms[doc.id] = {
                 name: Counter(analyze(text)) for name, text in document_fields(doc).items()
             }
+        self._writes += 1
         return [UpsertResult(id=doc.id, ok=True) for doc in documents]
 
     def delete(self, ids: Iterable[str]) -> int:
@@ -46,6 +54,7 @@ class MemoryBackend(Backend):
             if self._docs.pop(id_, None) is not None:
                 self._terms.pop(id_, None)
                 removed += 1
+        self._writes += 1
         return removed
 
     def content_hashes(self, ids: Sequence[str]) -> dict[str, str]:
@@ -66,6 +75,18 @@ class MemoryBackend(Backend):
     def iter_ids(self) -> Iterable[str]:
         return list(self._docs)
 
+    def filter_field_kinds(self) -> dict[str, bool]:
+        kinds: dict[str, bool] = {}
+        for doc in self._docs.values():
+            for key, value in filter_fields(doc).items():
+                values = value if isinstance(value, list) else [] if value is None else [value]
+                if values:
+                    kinds[key] = kinds.get(key, False) or any(_is_number(v) for v in values)
+        return kinds
+
+    def write_generation(self) -> int:
+        return self._writes
+
     def vocabulary(self) -> dict[str, int]:
         df: Counter[str] = Counter()
         for doc in self._docs.values():
@@ -79,26 +100,33 @@ class MemoryBackend(Backend):
         return [i for i, d in self._docs.items() if matches(filter_fields(d), request.filters)]
 
     def search_lexical(self, request: LexicalRequest) -> ChannelResult:
-        ids = self._allowed(request)
+        """BM25F over the request's fields as one combined field (:mod:`blendsearch.backends.bm25f`)."""
+        weights = field_weights(request.fields)
         n = max(len(self._docs), 1)
+        empty: Counter[str] = Counter()
+        combined = {
+            i: (terms, sum(w * sum(terms.get(f, empty).values()) for f, w in weights.items()))
+            for i, terms in self._terms.items()
+        }
+        avg = (sum(length for _, length in combined.values()) / n) or 1.0
+        allowed = set(self._allowed(request))
         scores: dict[str, float] = {}
-        for field, boost in request.fields.items():
-            lengths = [sum(self._terms[i].get(field, Counter()).values()) for i in self._docs]
-            avg = (sum(lengths) / len(lengths)) if lengths else 0.0
-            for clause in request.clauses:
-                for term in set(analyze(clause.text)):
-                    df = sum(1 for i in self._docs if self._terms[i].get(field, Counter())[term] > 0)
-                    if df == 0:
-                        continue
-                    idf = math.log(1 + (n - df + 0.5) / (df + 0.5))
-                    for i in ids:
-                        counts = self._terms[i].get(field, Counter())
-                        tf = counts[term]
-                        if tf == 0:
-                            continue
-                        length = sum(counts.values())
-                        norm = tf * (_K1 + 1) / (tf + _K1 * (1 - _B + _B * length / (avg or 1.0)))
-                        scores[i] = scores.get(i, 0.0) + boost * clause.weight * idf * norm
+        for clause in request.clauses:
+            if clause.weight <= 0:  # as the embedded and cluster backends: the clause is not sent
+                continue
+            for term in set(analyze(clause.text)):
+                tfs = {
+                    i: tf
+                    for i, (terms, _) in combined.items()
+                    if (tf := sum(w * terms.get(f, empty)[term] for f, w in weights.items())) > 0
+                }
+                if not tfs:
+                    continue
+                idf = math.log(1 + (n - len(tfs) + 0.5) / (len(tfs) + 0.5))
+                for i, tf in tfs.items():
+                    if i in allowed:
+                        norm = tf * (K1 + 1) / (tf + K1 * (1 - B + B * combined[i][1] / avg))
+                        scores[i] = scores.get(i, 0.0) + clause.weight * idf * norm
         best = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))[: request.k]
         return ChannelResult(channel=request.channel, ids=[i for i, _ in best], scores=[s for _, s in best])
 

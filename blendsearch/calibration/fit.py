@@ -10,18 +10,82 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from blendsearch.calibration.fused import FEATURE_NAMES, fit_fused, hit_features
+from blendsearch._types import FloatArray
+from blendsearch.calibration.fused import FEATURE_NAMES, FusedCalibration, fit_fused, hit_features
 from blendsearch.calibration.model import Calibration, load_calibration
-from blendsearch.calibration.vector import catalogue_pairs, fit_temperature, split_indices
+from blendsearch.calibration.vector import catalogue_pairs, fit_temperature, query_pairs, split_indices
 from blendsearch.exceptions import CalibrationError
 
 if TYPE_CHECKING:
     from blendsearch.engine import Engine
     from blendsearch.eval.judgements import Catalog, JudgedQuery
 
-__all__ = ["CalibrationRun", "JudgedHits", "calibrate_index", "judged_hits", "split_queries"]
+__all__ = [
+    "FEATURE_SETS",
+    "CalibrationRun",
+    "JudgedHits",
+    "calibrate_index",
+    "feature_set",
+    "fit_fused_subset",
+    "judged_hits",
+    "split_queries",
+    "stack_hits",
+]
 
-FloatArray = npt.NDArray[np.float64]
+#: Named subsets of :data:`FEATURE_NAMES` a fused calibration may be fitted on (the rest get weight 0).
+#: ``transfer`` leaves out the absolute lexical scores (``*.log_raw``): a BM25 score grows with the number
+#: and rarity of the query's words, so its scale is a property of the wording the fit saw, not of the match.
+FEATURE_SETS: dict[str, tuple[str, ...]] = {
+    "all": FEATURE_NAMES,
+    "transfer": tuple(name for name in FEATURE_NAMES if not name.endswith(".log_raw")),
+    "relative": tuple(
+        name for name in FEATURE_NAMES if not name.endswith((".log_raw", ".cosine")) and name != "ties"
+    ),
+}
+
+
+def feature_set(name: str) -> tuple[str, ...]:
+    """The features of a named set; a ValueError lists the valid names."""
+    if name not in FEATURE_SETS:
+        raise ValueError(f"unknown feature set {name!r}; valid: {', '.join(FEATURE_SETS)}")
+    return FEATURE_SETS[name]
+
+
+def fit_fused_subset(
+    features: npt.ArrayLike,
+    labels: npt.ArrayLike,
+    keep: Sequence[str] = FEATURE_NAMES,
+    *,
+    holdout_features: npt.ArrayLike | None = None,
+    holdout_labels: npt.ArrayLike | None = None,
+    l2: float = 1.0,
+) -> FusedCalibration:
+    """:func:`fit_fused` on the ``keep`` columns only, returned over every feature (the others weight 0,
+    mean 0, spread 1), so the saved model is current for search and computes the same probabilities."""
+    unknown = [name for name in keep if name not in FEATURE_NAMES]
+    if unknown:
+        raise ValueError(f"unknown features: {unknown}")
+    columns = [FEATURE_NAMES.index(name) for name in keep]
+    x = np.asarray(features, dtype=np.float64)
+    held = None if holdout_features is None else np.asarray(holdout_features, dtype=np.float64)
+    part = fit_fused(
+        x[:, columns],
+        labels,
+        holdout_features=None if held is None else held[:, columns],
+        holdout_labels=holdout_labels,
+        l2=l2,
+        feature_names=[FEATURE_NAMES[j] for j in columns],
+    )
+    coef, mean, std = np.zeros(len(FEATURE_NAMES)), np.zeros(len(FEATURE_NAMES)), np.ones(len(FEATURE_NAMES))
+    coef[columns], mean[columns], std[columns] = part.coef, part.mean, part.std
+    return part.model_copy(
+        update={
+            "feature_names": list(FEATURE_NAMES),
+            "coef": coef.tolist(),
+            "mean": mean.tolist(),
+            "std": std.tolist(),
+        }
+    )
 
 
 @dataclass
@@ -64,7 +128,8 @@ def split_queries(queries: Sequence[Any], seed: int = 0) -> tuple[list[Any], lis
     return [queries[i] for i in order[:half]], [queries[i] for i in order[half:]]
 
 
-def _stack(rows: Sequence[JudgedHits]) -> tuple[FloatArray, npt.NDArray[np.int64]]:
+def stack_hits(rows: Sequence[JudgedHits]) -> tuple[FloatArray, npt.NDArray[np.int64]]:
+    """Queries' judged hits as one feature matrix and one label vector."""
     if not rows:
         return np.zeros((0, len(FEATURE_NAMES))), np.zeros(0, dtype=np.int64)
     return np.vstack([r.features for r in rows]), np.concatenate([r.labels for r in rows])
@@ -131,12 +196,16 @@ def calibrate_index(
     holdout: float = 0.3,
     l2: float = 1.0,
     seed: int = 0,
+    features: Sequence[str] = FEATURE_NAMES,
+    vector_queries: Sequence[JudgedQuery] | None = None,
 ) -> CalibrationRun:
     """Fit the vector calibration (when the index has vectors) and the fused one (when given judged queries).
 
-    Vector: catalogue pairs split ``holdout`` for reporting. Fused: the queries split 50/50 by a seeded
-    shuffle, fitted on one half and reported on the other. Raises CalibrationError when nothing could be
-    fitted; a vector-channel problem alone becomes a message when the fused part succeeds.
+    Vector: catalogue pairs (or, given ``vector_queries``, those queries' texts against matching and
+    non-matching product images: :func:`query_pairs`) split ``holdout`` for reporting. Fused: the queries
+    split 50/50 by a seeded shuffle, fitted on one half (on ``features`` only; the others get weight 0)
+    and reported on the other. Raises CalibrationError when nothing could be fitted; a vector-channel
+    problem alone becomes a message when the fused part succeeds.
     """
     run = CalibrationRun(calibration=Calibration())
     encoder = engine.encoder
@@ -144,7 +213,14 @@ def calibrate_index(
         run.messages.append("vector channel not calibrated: the index has no model")
     else:
         try:
-            cosines, labels = catalogue_pairs(engine, n_pos=n_pos, neg_per_pos=neg_per_pos, seed=seed)
+            if vector_queries:
+                if catalog is None:
+                    raise CalibrationError("query pairs need the catalogue file their judgements read")
+                cosines, labels = query_pairs(
+                    engine, vector_queries, catalog, neg_per_pos=neg_per_pos, seed=seed
+                )
+            else:
+                cosines, labels = catalogue_pairs(engine, n_pos=n_pos, neg_per_pos=neg_per_pos, seed=seed)
             fit_idx, held_idx = split_indices(len(labels), holdout, seed)
             run.calibration.vector = fit_temperature(
                 cosines[fit_idx],
@@ -163,11 +239,12 @@ def calibrate_index(
             raise CalibrationError("judged queries need the catalogue file their judgements read")
         fit_queries, held_queries = split_queries(list(queries), seed)
         run.fused_queries = (len(fit_queries), len(held_queries))
-        fit_x, fit_y = _stack(judged_hits(engine, fit_queries, catalog, depth))
-        held_x, held_y = _stack(judged_hits(engine, held_queries, catalog, depth))
-        run.calibration.fused = fit_fused(
+        fit_x, fit_y = stack_hits(judged_hits(engine, fit_queries, catalog, depth))
+        held_x, held_y = stack_hits(judged_hits(engine, held_queries, catalog, depth))
+        run.calibration.fused = fit_fused_subset(
             fit_x,
             fit_y,
+            features,
             holdout_features=held_x if held_y.size else None,
             holdout_labels=held_y if held_y.size else None,
             l2=l2,

@@ -21,16 +21,17 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, model_validator
 
+from blendsearch._types import FloatArray
 from blendsearch.calibration.logistic import check_labels, fit_logistic
 from blendsearch.calibration.metrics import brier, expected_calibration_error
 from blendsearch.config import CHANNELS
 from blendsearch.exceptions import CalibrationError
 from blendsearch.query.models import Hit
+from blendsearch.query.ranked import RankedCandidates
 from blendsearch.scoring import sigmoid
 
-__all__ = ["FEATURE_NAMES", "FusedCalibration", "fit_fused", "hit_features"]
+__all__ = ["FEATURE_NAMES", "FusedCalibration", "candidate_features", "fit_fused", "hit_features"]
 
-FloatArray = npt.NDArray[np.float64]
 
 _LEXICAL = ("bm25", "metadata")
 _VECTOR = ("vector_image", "vector_text")
@@ -61,32 +62,43 @@ def hit_features(hits: Sequence[Hit]) -> FloatArray:
     ``hits`` is a query's whole fused result list, best first (as search fuses it, before pagination):
     positions, ties and ratios are relative to that list.
     """
-    out = np.zeros((len(hits), len(FEATURE_NAMES)))
+    return candidate_features(RankedCandidates.from_hits(hits))
+
+
+def candidate_features(ranked: RankedCandidates) -> FloatArray:
+    """:func:`hit_features` of a query's fused candidates as arrays (rows best first), with no per-hit
+    objects: search computes probabilities for every candidate before it builds the page."""
+    n = len(ranked)
+    out = np.zeros((n, len(FEATURE_NAMES)))
+    if not n:
+        return out
     column = {name: j for j, name in enumerate(FEATURE_NAMES)}
-    fused = np.asarray([hit.score for hit in hits], dtype=np.float64)
-    best = {
-        channel: max((h.channels[channel].raw or 0.0 for h in hits if channel in h.channels), default=0.0)
-        for channel in _LEXICAL
-    }
-    for i, hit in enumerate(hits):
-        out[i, column["fused"]] = hit.score
-        out[i, column["position_rr"]] = 1.0 / (i + 1)
-        out[i, column["ties"]] = float(np.log1p(np.count_nonzero(np.abs(fused - hit.score) <= 1e-9)))
-        for channel in CHANNELS:
-            score = hit.channels.get(channel)
-            if score is not None and score.unseen:
-                out[i, column[f"{channel}.unseen"]] = 1.0
-            if score is None or score.raw is None:
-                continue
-            out[i, column[f"{channel}.present"]] = 1.0
-            out[i, column[f"{channel}.normalised"]] = score.normalised or 0.0
-            out[i, column[f"{channel}.rr"]] = 1.0 / score.rank if score.rank else 0.0
-            if channel in _LEXICAL:
-                out[i, column[f"{channel}.log_raw"]] = float(np.log1p(max(score.raw, 0.0)))
-                if best[channel] > 0:
-                    out[i, column[f"{channel}.ratio"]] = max(score.raw, 0.0) / best[channel]
-            else:
-                out[i, column[f"{channel}.cosine"]] = score.raw
+    fused = ranked.scores
+    out[:, column["fused"]] = fused
+    out[:, column["position_rr"]] = 1.0 / np.arange(1, n + 1)
+    sharing = np.count_nonzero(np.abs(fused[:, None] - fused[None, :]) <= 1e-9, axis=1)
+    out[:, column["ties"]] = np.log1p(sharing)
+    for j, channel in enumerate(ranked.channels):
+        if channel not in CHANNELS:
+            continue
+        raw = ranked.raw[:, j]
+        present = ~np.isnan(raw)
+        out[:, column[f"{channel}.unseen"]] = ranked.unseen[:, j]
+        out[:, column[f"{channel}.present"]] = present
+        normalised = np.nan_to_num(ranked.normalised[:, j])
+        out[:, column[f"{channel}.normalised"]] = np.where(present, normalised, 0.0)
+        rank = ranked.rank[:, j]
+        with np.errstate(divide="ignore"):
+            out[:, column[f"{channel}.rr"]] = np.where(present & (rank > 0), 1.0 / rank, 0.0)
+        value = np.where(present, raw, 0.0)
+        if channel in _LEXICAL:
+            positive = np.maximum(value, 0.0)
+            out[:, column[f"{channel}.log_raw"]] = np.log1p(positive)
+            best = max(float(value.max()), 0.0)
+            if best > 0:
+                out[:, column[f"{channel}.ratio"]] = positive / best
+        else:
+            out[:, column[f"{channel}.cosine"]] = value
     return out
 
 
@@ -129,12 +141,16 @@ class FusedCalibration(BaseModel):
 
     def probabilities(self, hits: Sequence[Hit]) -> FloatArray:
         """Calibrated probabilities of hits given in result order."""
+        return self.candidate_probabilities(RankedCandidates.from_hits(hits))
+
+    def candidate_probabilities(self, ranked: RankedCandidates) -> FloatArray:
+        """Calibrated probabilities of a query's fused candidates as arrays (rows in result order)."""
         if not self.current:
             raise CalibrationError(
                 "calibration.json was fitted with other features than this version computes: "
                 "re-run `blendsearch calibrate`"
             )
-        return self.probability_of_features(hit_features(hits))
+        return self.probability_of_features(candidate_features(ranked))
 
 
 def fit_fused(

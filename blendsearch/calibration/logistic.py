@@ -10,12 +10,12 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from blendsearch._types import FloatArray
 from blendsearch.exceptions import CalibrationError
 from blendsearch.scoring import sigmoid
 
 __all__ = ["check_labels", "fit_logistic"]
 
-FloatArray = npt.NDArray[np.float64]
 
 
 def check_labels(labels: npt.ArrayLike, minimum: int = 2) -> FloatArray:

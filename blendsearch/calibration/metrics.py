@@ -12,11 +12,10 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from blendsearch._types import PathInput
+from blendsearch._types import FloatArray, PathInput
 
 __all__ = ["brier", "expected_calibration_error", "log_loss", "reliability_bins", "reliability_diagram"]
 
-FloatArray = npt.NDArray[np.float64]
 
 
 def _pair(p: npt.ArrayLike, y: npt.ArrayLike) -> tuple[FloatArray, FloatArray]:

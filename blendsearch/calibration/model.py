@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ValidationError
+import numpy as np
+from pydantic import BaseModel
 
-from blendsearch._types import PathInput
+from blendsearch._types import FloatArray, PathInput
 from blendsearch.calibration.fused import FusedCalibration
 from blendsearch.calibration.vector import VectorCalibration
 from blendsearch.exceptions import IndexFormatError
+from blendsearch.index_state import atomic_write_text
+from blendsearch.jsonfile import load_versioned_model
 from blendsearch.query.models import Hit
+from blendsearch.query.ranked import RankedCandidates
 
 __all__ = ["CALIBRATION_FILE", "Calibration", "QueryModality", "load_calibration", "save_calibration"]
 
@@ -24,6 +27,7 @@ FORMAT_VERSION = 1
 QueryModality = Literal["text", "image", "text+image"]
 
 _TEXT_CHANNELS = ("bm25", "metadata", "vector_text")
+
 
 
 class Calibration(BaseModel):
@@ -43,55 +47,42 @@ class Calibration(BaseModel):
         fitted on). An image or text+image query compares images with images there, which the pairs do
         not cover, so it gets None. ``query_modality`` defaults to "text" when a text channel ran.
         """
-        if not hits:
-            return []
+        probabilities = self.candidate_probabilities(RankedCandidates.from_hits(hits), query_modality)
+        return [None if p != p else float(p) for p in probabilities.tolist()]
+
+    def candidate_probabilities(
+        self, ranked: RankedCandidates, query_modality: QueryModality | None = None
+    ) -> FloatArray:
+        """:meth:`probabilities` of a query's fused candidates as arrays (NaN where none applies)."""
+        if not len(ranked):
+            return np.zeros(0)
         if self.fused is not None:
-            return [float(p) for p in self.fused.probabilities(hits)]
-        if self.vector is None:
-            return [None] * len(hits)
-        modality = query_modality or _infer_modality(hits)
-        if modality != "text":
-            return [None] * len(hits)
-        out: list[float | None] = []
-        for hit in hits:
-            score = hit.channels.get("vector_image")
-            if score is None or score.raw is None:
-                out.append(None)
-            else:
-                out.append(float(self.vector.probability([score.raw])[0]))
-        return out
-
-
-def _infer_modality(hits: Sequence[Hit]) -> QueryModality:
-    ran = set().union(*(hit.channels for hit in hits))
-    return "text" if ran & set(_TEXT_CHANNELS) else "image"
+            return self.fused.candidate_probabilities(ranked)
+        none = np.full(len(ranked), np.nan)
+        if self.vector is None or "vector_image" not in ranked.channels:
+            return none
+        ran = "text" if set(ranked.channels) & set(_TEXT_CHANNELS) else "image"
+        if (query_modality or ran) != "text":
+            return none
+        cosines = ranked.raw[:, ranked.channels.index("vector_image")]
+        present = ~np.isnan(cosines)
+        return np.where(present, self.vector.probability(np.where(present, cosines, 0.0)), np.nan)
 
 
 def save_calibration(index_dir: PathInput, calibration: Calibration) -> Path:
     """Write ``calibration.json`` into the index directory (replacing it atomically)."""
     path = Path(index_dir) / CALIBRATION_FILE
-    temporary = path.with_suffix(".json.tmp")
-    temporary.write_text(calibration.model_dump_json(indent=2))
-    temporary.replace(path)
+    atomic_write_text(path, calibration.model_dump_json(indent=2))
     return path
 
 
 def load_calibration(index_dir: PathInput) -> Calibration | None:
     """The index's calibration, or None when it has not been calibrated."""
-    path = Path(index_dir) / CALIBRATION_FILE
-    if not path.is_file():
-        return None
-    try:
-        data = json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise IndexFormatError(f"{path} is not valid JSON ({exc}); re-run `blendsearch calibrate`") from exc
-    version = data.get("format_version") if isinstance(data, dict) else None
-    if version != FORMAT_VERSION:
-        raise IndexFormatError(
-            f"{path} has format version {version}; this blendsearch reads {FORMAT_VERSION}: "
-            "re-run `blendsearch calibrate`"
-        )
-    try:
-        return Calibration.model_validate(data)
-    except ValidationError as exc:
-        raise IndexFormatError(f"{path} is invalid: {exc}; re-run `blendsearch calibrate`") from exc
+    return load_versioned_model(
+        Path(index_dir) / CALIBRATION_FILE,
+        Calibration,
+        FORMAT_VERSION,
+        what="calibration file",
+        hint="re-run `blendsearch calibrate`",
+        damaged=IndexFormatError,
+    )

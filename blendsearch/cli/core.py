@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from blendsearch.cli.notices import echo_notices
 from blendsearch.cli.options import (
     backend_option,
     config_option,
@@ -16,10 +17,12 @@ from blendsearch.cli.options import (
     library_errors,
     stored_or_default_config,
 )
-from blendsearch.config import CHANNELS
+from blendsearch.config import CHANNELS, check_weights
+from blendsearch.documents import MAX_DESCRIPTION_CHARS, MAX_TITLE_CHARS
 from blendsearch.engine import Engine
+from blendsearch.exceptions import ConfigError
 from blendsearch.filters import parse_filter
-from blendsearch.ingest.pipeline import IngestProgress
+from blendsearch.ingest.pipeline import IngestProgress, IngestSummary
 from blendsearch.query.models import HybridQuery, SearchResult
 
 __all__ = ["commands"]
@@ -67,6 +70,20 @@ def _progress_printer() -> object | None:
 )
 @click.option("--numeric", multiple=True, help="Attribute column read as a number (range filters).")
 @click.option("--image-root", help="Folder or .zip archive that relative image paths resolve against.")
+@click.option(
+    "--allow-image-root",
+    "allow_image_roots",
+    multiple=True,
+    help="Another folder local image paths may point into (repeatable; default: only the image root).",
+)
+@click.option(
+    "--allow-private-urls",
+    is_flag=True,
+    default=None,
+    help="Fetch image URLs on loopback, private or link-local addresses (refused by default).",
+)
+@click.option("--image-timeout", type=float, help="Total seconds one image URL may take (default 10).")
+@click.option("--max-image-pixels", type=int, help="Reject images above this many pixels (default 40M).")
 @click.option("--tag-field", multiple=True, help="Attribute whose values are the zero-shot tag vocabulary.")
 @click.option("--batch-size", type=int, help="Items per encoding batch.")
 @json_option
@@ -84,11 +101,20 @@ def ingest(
     attributes: tuple[str, ...],
     numeric: tuple[str, ...],
     image_root: str | None,
+    allow_image_roots: tuple[str, ...],
+    allow_private_urls: bool | None,
+    image_timeout: float | None,
+    max_image_pixels: int | None,
     tag_field: tuple[str, ...],
     batch_size: int | None,
     as_json: bool,
 ) -> None:
-    """Ingest CATALOG (JSONL, CSV or Parquet) into the index; re-running skips unchanged items."""
+    """Ingest CATALOG (JSONL, CSV or Parquet) into the index; re-running skips unchanged items.
+
+    Exits non-zero (after printing the summary) when nothing was indexed: an empty catalogue, or every
+    row rejected, with the most common reason and, for missing ids, the fields found to pick
+    ``--id-field`` from.
+    """
     with library_errors():
         config = stored_or_default_config(index_dir, config_file)
         fields = config.fields.model_copy(
@@ -116,6 +142,14 @@ def ingest(
         if batch_size is not None:
             config.ingest.batch_size = batch_size
             config.encoder.batch_size = batch_size
+        if allow_image_roots:
+            config.ingest.image_roots = [str(Path(r).resolve()) for r in allow_image_roots]
+        if allow_private_urls:
+            config.ingest.allow_private_urls = True
+        if image_timeout is not None:
+            config.ingest.image_timeout_s = image_timeout
+        if max_image_pixels is not None:
+            config.ingest.max_image_pixels = max_image_pixels
         config = type(config).model_validate(config.model_dump())
         with Engine.open(index_dir, config) as engine:
             if model is not None and engine.encoder is None:
@@ -125,7 +159,13 @@ def ingest(
         click.echo(err=True)
     if as_json:
         echo_json(summary)
-        return
+    else:
+        _print_summary(summary, rejects)
+    if summary.indexed == 0:
+        raise click.ClickException(_nothing_indexed(catalog, summary, config.fields.id, rejects))
+
+
+def _print_summary(summary: IngestSummary, rejects: Path | None) -> None:
     click.echo(
         f"read {summary.read}, indexed {summary.indexed} "
         f"({summary.written} written, {summary.unchanged} unchanged), rejected {summary.rejected} "
@@ -133,28 +173,56 @@ def ingest(
     )
     if summary.rejected and rejects:
         click.echo(f"rejected items and reasons: {rejects}")
-    for notice in summary.notices:
-        click.echo(f"note: {notice}")
+    cut = summary.truncated
+    cut_note = f"{cut} items had a title over {MAX_TITLE_CHARS} or a description over {MAX_DESCRIPTION_CHARS}"
+    echo_notices([*summary.notices, *([f"{cut_note} characters: indexed cut to that length"] if cut else [])])
+
+
+def _nothing_indexed(catalog: Path, summary: IngestSummary, id_field: str, rejects: Path | None) -> str:
+    """Why an ingest indexed nothing, and what to try."""
+    if summary.read == 0:
+        return f"nothing indexed: {catalog} has no rows (an empty file, or only a header or blank lines)"
+    reason, count = next(iter(summary.reject_reasons.items()), ("unknown", 0))
+    message = f"nothing indexed: all {summary.read} rows were rejected; most often ({count}): {reason}"
+    if "missing id" in summary.reject_reasons:
+        found = ", ".join(summary.fields_seen) or "(none)"
+        message += (
+            f"\nhint: rows are identified by the field {id_field!r}, which they lack; fields found: {found}."
+            " Name the id field with --id-field"
+        )
+        guess = next((f for f in summary.fields_seen if f.lower() in _ID_NAMES), None)
+        if guess is not None:
+            message += f" (e.g. --id-field {guess})"
+    message += f"\nevery reason is in {rejects}" if rejects else "\npass --rejects FILE to see every reason"
+    return message
+
+
+_ID_NAMES = frozenset({"id", "sku", "product_id", "productid", "item_id", "itemid", "uuid", "key", "code"})
 
 
 def _parse_weights(pairs: tuple[str, ...]) -> dict[str, float] | None:
+    """``--weight CHANNEL=WEIGHT`` pairs; names and values are checked by the library's one check."""
     if not pairs:
         return None
     weights: dict[str, float] = {}
     for pair in pairs:
         name, sep, value = pair.partition("=")
-        if not sep or name not in CHANNELS:
-            raise click.BadParameter(f"{pair!r}: use CHANNEL=WEIGHT with CHANNEL in {', '.join(CHANNELS)}")
         try:
-            weights[name] = float(value)
+            if not sep:
+                raise ValueError
+            weights[name.strip()] = float(value)
         except ValueError as exc:
-            raise click.BadParameter(f"{pair!r}: weight must be a number") from exc
-    return weights
+            raise click.BadParameter(
+                f"{pair!r}: use CHANNEL=WEIGHT with CHANNEL in {', '.join(CHANNELS)} and WEIGHT a number",
+                param_hint="--weight",
+            ) from exc
+    try:
+        return check_weights(weights, "--weight", some_positive=False)
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from exc
 
 
 def _print_result(result: SearchResult) -> None:
-    for notice in result.notices:
-        click.echo(f"note: {notice}")
     if result.no_good_match:
         click.echo("no good match: the best hit is below the probability threshold")
     if not result.hits:
@@ -224,6 +292,7 @@ def search(
         )
         with _open_index(index_dir, backend_url) as engine:
             result = engine.search(query)
+    echo_notices(result.notices)
     if as_json:
         echo_json(result.model_dump(mode="json"))
     else:

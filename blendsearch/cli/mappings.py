@@ -63,9 +63,9 @@ def show(
 @json_option
 def apply(backend_url: str, index_name: str, alias: str | None, dim: int | None, as_json: bool) -> None:
     """Create an index with the blendsearch mapping (and optionally move an alias to it)."""
-    from blendsearch.backends.migrate import create_index
-    from blendsearch.backends.remote_common import RemoteBackend
-    from blendsearch.backends.url import backend_from_url
+    from blendsearch.backends.cluster.backend import RemoteBackend
+    from blendsearch.backends.cluster.migrate import create_index
+    from blendsearch.backends.cluster.url import backend_from_url
 
     with library_errors():
         backend = backend_from_url(backend_url, index_name=index_name)

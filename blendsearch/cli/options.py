@@ -12,6 +12,7 @@ import click
 from pydantic import BaseModel
 
 from blendsearch.config import EngineConfig, load_config
+from blendsearch.engine import Engine
 from blendsearch.exceptions import BlendsearchError
 
 __all__ = [
@@ -92,13 +93,14 @@ def engine_config(index_dir: Path, config_file: Path | None) -> EngineConfig | N
 
 
 def stored_or_default_config(index_dir: Path, config_file: Path | None) -> EngineConfig:
-    """The file's config, else the index's stored config, else defaults (for commands that modify it)."""
+    """The file's config, else the index's stored config, else defaults (for commands that modify it).
+
+    The stored config is read by the engine's own reader, so a damaged or newer index file is refused here
+    exactly as on open.
+    """
     if config_file is not None:
         return load_config(config_file)
-    stored = index_dir / "blendsearch.json"
-    if stored.is_file():
-        return EngineConfig.model_validate(json.loads(stored.read_text())["config"])
-    return EngineConfig()
+    return Engine.stored_config(index_dir) or EngineConfig()
 
 
 def echo_json(value: BaseModel | dict[str, Any] | list[Any]) -> None:

@@ -38,10 +38,19 @@ def _print_progress(p: object) -> None:
 @click.option("--split-field", help="Train only on rows whose SPLIT-FIELD equals --split-value.")
 @click.option("--split-value", default="train", show_default=True)
 @click.option(
-    "--minutes", type=float, help="Time budget; stops cleanly and saves. [default: 25 unless --epochs]"
+    "--steps",
+    "--max-steps",
+    "max_steps",
+    type=click.IntRange(min=0),
+    help="Optimiser steps (the work, and the schedule's length); 0: none, train by --minutes alone. "
+    "[default: 8000]",
 )
-@click.option("--epochs", type=float, help="Passes over the pairs.")
-@click.option("--max-steps", type=int, help="Optimiser steps.")
+@click.option(
+    "--minutes",
+    type=float,
+    help="Time cap: stops cleanly and saves at the first step past it. [default: none]",
+)
+@click.option("--epochs", type=float, help="Passes over the pairs (instead of the default step count).")
 @click.option(
     "--batch-size", type=int, help="Pairs per step (SigLIP works well with 256-1024). [default: 256]"
 )
@@ -55,7 +64,16 @@ def _print_progress(p: object) -> None:
     "--init",
     "init_dir",
     type=click.Path(exists=True, file_okay=False),
-    help="Fine-tune this local SigLIP/CLIP folder instead of training from scratch.",
+    help="Fine-tune this model folder (one `blendsearch train` wrote, or a local SigLIP/CLIP) instead of "
+    "training from scratch.",
+)
+@click.option(
+    "--holdout",
+    type=click.FloatRange(min=0, max=1, max_open=True),
+    default=0.1,
+    show_default=True,
+    help="With --init: titles held out of fine-tuning, to report title->image metrics before and after "
+    "(0: no report).",
 )
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), help="[default: auto]")
 @click.option("--log-every", type=int, help="Print progress every N steps. [default: 50]")
@@ -70,15 +88,16 @@ def train(  # noqa: PLR0913 - one parameter per option
     config_file: Path | None,
     split_field: str | None,
     split_value: str,
+    max_steps: int | None,
     minutes: float | None,
     epochs: float | None,
-    max_steps: int | None,
     batch_size: int | None,
     learning_rate: float | None,
     seed: int | None,
     threads: int | None,
     resume: bool,
     init_dir: str | None,
+    holdout: float,
     device: str | None,
     log_every: int | None,
     id_field: str | None,
@@ -90,17 +109,18 @@ def train(  # noqa: PLR0913 - one parameter per option
     """Train an image-text dual encoder on CATALOG's image-title pairs with the SigLIP loss.
 
     \b
-    blendsearch train products.csv --out models/fashion --split-field split --minutes 25
+    blendsearch train products.csv --out models/fashion --split-field split   # 8,000 steps
     blendsearch ingest products.csv --index idx --model models/fashion
+    blendsearch train other.csv --init models/fashion --out models/other --steps 500 --minutes 10
     """
     from blendsearch.config import FieldMapping
-    from blendsearch.train.loop import TrainConfig, load_train_config, train_model
+    from blendsearch.train import TrainConfig, load_train_config, train_model
+    from blendsearch.train.adapt import adapt_model
 
     with library_errors():
         config = load_train_config(config_file) if config_file else TrainConfig()
         overrides = {
             "epochs": epochs,
-            "max_steps": max_steps,
             "batch_size": batch_size,
             "learning_rate": learning_rate,
             "seed": seed,
@@ -109,11 +129,13 @@ def train(  # noqa: PLR0913 - one parameter per option
             "device": device,
             "log_every_steps": log_every,
         }
-        update = {key: value for key, value in overrides.items() if value is not None}
+        update: dict[str, object] = {key: value for key, value in overrides.items() if value is not None}
+        if max_steps is not None:
+            update["max_steps"] = max_steps or None  # 0: no step count, the time budget alone
+        elif epochs is not None:
+            update["max_steps"] = None  # --epochs replaces the default step count
         if minutes is not None:
             update["minutes"] = minutes
-        elif epochs is not None or max_steps is not None:
-            update["minutes"] = None  # a step or epoch count alone is not cut short by the default budget
         config = TrainConfig.model_validate({**config.model_dump(), **update})
         mapping_fields = {
             "id": id_field,
@@ -122,18 +144,21 @@ def train(  # noqa: PLR0913 - one parameter per option
             "image_root": image_root,
         }
         mapping = FieldMapping(**{k: v for k, v in mapping_fields.items() if v is not None})
-        summary = train_model(
-            catalog,
-            out_dir,
-            config,
-            mapping=mapping,
-            split_field=split_field,
-            split_value=split_value if split_field else None,
-            resume=resume,
-            progress=_print_progress,
-        )
+        where = {
+            "mapping": mapping,
+            "split_field": split_field,
+            "split_value": split_value if split_field else None,
+        }
+        adapted = None
+        if init_dir is not None and holdout > 0 and not resume:
+            adapted = adapt_model(
+                catalog, out_dir, config, holdout=holdout, progress=_print_progress, **where
+            )
+            summary = adapted.training
+        else:
+            summary = train_model(catalog, out_dir, config, resume=resume, progress=_print_progress, **where)
     if as_json:
-        echo_json(summary)
+        echo_json(adapted if adapted is not None else summary)
         return
     click.echo(
         f"trained {summary.steps} steps ({summary.epochs:.2f} epochs over {summary.pairs} pairs) in "
@@ -141,6 +166,10 @@ def train(  # noqa: PLR0913 - one parameter per option
         f"({summary.precision}); final loss {summary.final_loss:.4f}; stopped by {summary.stopped_by}\n"
         f"model saved to {summary.out_dir} (use it with --model {summary.out_dir})"
     )
+    if adapted is not None:
+        click.echo(f"held-out title->image on {adapted.held_out_pairs} pairs (before -> after fine-tuning):")
+        for key in ("r@1", "r@5", "r@10", "mrr"):
+            click.echo(f"  {key:<4} {adapted.before[key]:.4f} -> {adapted.after[key]:.4f}")
 
 
 commands = [train]

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
+from blendsearch._types import FloatArray
 from blendsearch.scoring import sigmoid
 
 __all__ = [
@@ -18,7 +19,6 @@ __all__ = [
     "verdict",
 ]
 
-FloatArray = npt.NDArray[np.float64]
 
 #: Cosine spread under which candidates are "indistinguishable" to the model.
 BARELY_VARIES = 0.02

@@ -83,10 +83,12 @@ class Encoder(abc.ABC):
         """Raw (not necessarily normalised) embeddings of one batch of texts."""
 
     def encode_images(self, images: Sequence, batch_size: int | None = None) -> Vectors:
-        """Embed PIL images (or anything :func:`blendsearch.ingest.images.open_image` reads) in batches."""
+        """Embed images in batches: PIL images (used as they are when already upright RGB, as
+        :func:`~blendsearch.ingest.images.open_image` and the ingest give them), bytes or local paths
+        (see :func:`blendsearch.imageio.open_image`; URLs and zip references are resolved by the caller)."""
         if not self.supports_images:
             raise EncoderError(f"encoder {self.name} does not embed images")
-        from blendsearch.ingest.images import open_image
+        from blendsearch.imageio import open_image
 
         pil = [open_image(img) for img in images]
         return self._batched(pil, self._encode_image_batch, batch_size)

@@ -18,12 +18,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from blendsearch.encoders.base import Encoder
-from blendsearch.exceptions import BlendsearchError, EncoderError, MissingDependencyError
+from blendsearch.encoders.own.hf_io import tokenize
+from blendsearch.encoders.spec import names_a_folder
+from blendsearch.exceptions import EncoderError, MissingDependencyError, first_line, map_exceptions
 
 if TYPE_CHECKING:
     import torch
 
-__all__ = ["SUPPORTED_MODEL_TYPES", "TransformersEncoder"]
+__all__ = ["SUPPORTED_MODEL_TYPES", "TransformersEncoder", "hub_unreachable"]
 
 
 @dataclass(frozen=True)
@@ -68,7 +70,7 @@ class TransformersEncoder(Encoder):
             raise EncoderError(
                 f"cannot load model {spec!r}: a model is a folder (config.json + weights), not a file"
             )
-        if not folder.exists() and _looks_like_path(spec):
+        if not folder.exists() and names_a_folder(spec):
             raise EncoderError(f"cannot load model {spec!r}: no such folder")
         self._folder = folder.resolve() if folder.is_dir() else None
         source = str(self._folder) if self._folder else spec
@@ -76,9 +78,15 @@ class TransformersEncoder(Encoder):
         try:  # a hub id is tried in the local cache first: no network round trip when it is there
             try:
                 loaded = load(local_only=True)
-            except _LoadFailure:
+            except _LoadFailure as local_failure:
                 if self._folder is not None:
                     raise
+                unreachable = hub_unreachable()  # seconds, where transformers' retries take ~30 s
+                if unreachable is not None:
+                    raise _LoadFailure(
+                        f"cannot load model {spec!r}: it is not in the local Hugging Face cache and the hub "
+                        f"is unreachable ({unreachable}) (no network? pass a local folder)"
+                    ) from local_failure
                 loaded = load(local_only=False)
         except _LoadFailure as failure:
             raise EncoderError(str(failure)) from failure.__cause__
@@ -110,19 +118,11 @@ class TransformersEncoder(Encoder):
 
     def _tokenize(self, texts: list[str]) -> dict[str, torch.Tensor]:
         """The model's text inputs, tokenised exactly as the family was trained (see module docstring)."""
-        if self.text_lowercase:
-            texts = [text.lower() for text in texts]
-        encoded = self._tokenizer(
-            texts,
-            padding=self.text_padding,
-            truncation=True,
-            max_length=self.max_text_length,
-            return_tensors="pt",
+        encoded = tokenize(
+            self._tokenizer, texts, self.text_padding, self.max_text_length, lowercase=self.text_lowercase
         )
-        inputs = {"input_ids": encoded["input_ids"]}
-        if self._text_attention_mask and "attention_mask" in encoded:
-            inputs["attention_mask"] = encoded["attention_mask"]
-        return inputs
+        names = ("input_ids", "attention_mask") if self._text_attention_mask else ("input_ids",)
+        return {name: self._torch.from_numpy(encoded[name]) for name in names}
 
     def _encode_text_batch(self, texts: list[str]) -> np.ndarray:
         inputs = self._tokenize(texts)
@@ -207,23 +207,48 @@ class _CheckpointLoader:
 
     def _load(self, load: Any, model_type: str = "") -> Any:  # noqa: ANN401
         """Run one ``from_pretrained``; its failure becomes an EncoderError that says what to do."""
+        hint = "" if self.folder else " (no network? pass a local folder; HF_HUB_OFFLINE=1 fails at once)"
         try:
-            return load()
-        except BlendsearchError:
-            raise
-        except Exception as exc:
-            message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            with map_exceptions(
+                {Exception: _LoadFailure},
+                lambda exc: f"cannot load model {self.spec!r}: {first_line(exc)}{hint}",
+            ):
+                return load()
+        except _LoadFailure as failure:
             if model_type == "siglip" and not _sentencepiece_available():
                 raise MissingDependencyError(
                     "sentencepiece", purpose="SigLIP's SentencePiece tokenizer"
-                ) from exc
-            hint = "" if self.folder else " (no network? pass a local folder; HF_HUB_OFFLINE=1 fails at once)"
-            raise _LoadFailure(f"cannot load model {self.spec!r}: {message}{hint}") from exc
+                ) from failure.__cause__
+            raise
 
 
-def _looks_like_path(spec: str) -> bool:
-    """Hub ids are ``name`` or ``org/name``; anything else that does not exist is a mistyped folder."""
-    return spec.startswith(("/", ".", "~")) or spec.count("/") > 1 or "\\" in spec
+def hub_unreachable(timeout_s: float = 2.0) -> str | None:
+    """Why the Hugging Face hub cannot be reached (offline mode, no connection within ``timeout_s``), or
+    None when a TCP connection to it opens. One quick probe instead of transformers' retries with backoff.
+    """
+    import os
+    import socket
+    import threading
+    from urllib.parse import urlsplit
+
+    if os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}:
+        return "HF_HUB_OFFLINE is set"
+    endpoint = os.environ.get("HF_ENDPOINT") or "https://huggingface.co"
+    parts = urlsplit(endpoint)
+    host, port = parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80)
+    outcome: list[str | None] = []
+
+    def probe() -> None:  # in a thread: name resolution itself has no timeout
+        try:
+            socket.create_connection((host, port), timeout=timeout_s).close()
+            outcome.append(None)
+        except OSError as exc:
+            outcome.append(f"{host}:{port}: {exc.strerror or exc}")
+
+    thread = threading.Thread(target=probe, daemon=True)
+    thread.start()
+    thread.join(timeout_s)
+    return outcome[0] if outcome else f"{host}:{port}: no answer within {timeout_s:g} s"
 
 
 def _sentencepiece_available() -> bool:

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from blendsearch.encoders.base import Encoder
-from blendsearch.exceptions import BlendsearchError, EncoderError, MissingDependencyError
+from blendsearch.exceptions import EncoderError, MissingDependencyError, first_line, map_exceptions
 
 __all__ = ["OpenClipEncoder", "parse_open_clip_spec"]
 
@@ -58,18 +58,17 @@ class OpenClipEncoder(Encoder):
         self._torch = torch
         self.spec = spec
         model_name, pretrained = parse_open_clip_spec(spec)
-        try:
+        with map_exceptions(
+            {Exception: EncoderError},
+            lambda exc: (
+                f"cannot load open_clip model {spec!r}: {first_line(exc)}"
+                " (no network? give a checkpoint path)"
+            ),
+        ):
             self._model, self._preprocess = open_clip.create_model_from_pretrained(
                 model_name, pretrained=pretrained, device=device
             )
             self._tokenizer = open_clip.get_tokenizer(model_name)
-        except BlendsearchError:
-            raise
-        except Exception as exc:
-            message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise EncoderError(
-                f"cannot load open_clip model {spec!r}: {message} (no network? give a checkpoint path)"
-            ) from exc
         self._model.eval()
 
         self.logit_scale = float(self._model.logit_scale.detach().float().exp().item())

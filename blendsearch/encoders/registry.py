@@ -15,9 +15,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from blendsearch.encoders.base import Encoder
+from blendsearch.encoders.spec import names_a_folder
 from blendsearch.exceptions import EncoderError
 
-__all__ = ["EncoderFactory", "available_encoders", "load_encoder", "register_encoder"]
+__all__ = ["EncoderFactory", "available_encoders", "load_encoder", "names_a_folder", "register_encoder"]
 
 EncoderFactory = Callable[[str, int, str], Encoder]
 
@@ -67,7 +68,7 @@ def _register_builtins() -> None:
         return OpenClipEncoder(spec, batch_size=bs, device=dev)
 
     def _own(spec: str, bs: int, dev: str) -> Encoder:
-        from blendsearch.train.encoder import DualEncoderEncoder
+        from blendsearch.encoders.own.encoder import DualEncoderEncoder
 
         return DualEncoderEncoder(spec, batch_size=bs, device=dev)
 
@@ -79,8 +80,17 @@ def _register_builtins() -> None:
 def load_encoder(spec: str, batch_size: int = 64, device: str = "auto") -> Encoder:
     """Load the encoder a spec names; raises EncoderError (MissingDependencyError for a missing package)."""
     _register_builtins()
-    device = resolve_device(device)
     scheme, sep, rest = spec.partition(":")
+    if not (sep and scheme in _FACTORIES):  # a mistyped folder fails here, before torch or the network
+        folder = Path(spec).expanduser()
+        if not folder.exists() and names_a_folder(spec):
+            raise EncoderError(
+                f"cannot load model {spec!r}: no such folder ({folder.absolute()}); a model is a "
+                "folder (from `blendsearch train --out`, or a downloaded SigLIP/CLIP checkpoint) or a hub id "
+                "like google/siglip-base-patch16-224"
+            )
+    if not (sep and scheme == "hash"):  # the numpy hash encoder has no device: no torch import for it
+        device = resolve_device(device)
     if sep and scheme in _FACTORIES and not Path(spec).exists():
         return _FACTORIES[scheme](rest, batch_size, device)
     if (Path(spec) / OWN_MODEL_MARKER).is_file():

@@ -30,6 +30,7 @@ figures in ``docs/catalogues-and-enrichment.md``.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -37,6 +38,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
+
+from blendsearch._types import FloatArray
 
 if TYPE_CHECKING:
     from PIL.Image import Image as PILImage
@@ -52,7 +55,6 @@ __all__ = [
     "srgb_to_lab",
 ]
 
-FloatArray = npt.NDArray[np.float64]
 
 #: Named colours (the fashion catalogue's ``baseColour`` vocabulary, less Multi, Metallic and Mushroom
 #: Brown) and a typical sRGB value of each, for display and for matching colour words to colours.
@@ -245,6 +247,25 @@ def srgb_to_lab(rgb: npt.ArrayLike) -> FloatArray:
     )
 
 
+#: sRGB decoding (the piecewise gamma of :func:`srgb_to_lab`) of each 8-bit value, so an image's pixels
+#: are looked up instead of raised to a power one by one (the same values: the same formula, computed once).
+_LINEAR_8BIT = np.where(
+    np.arange(256) / 255.0 <= 0.04045,
+    np.arange(256) / 255.0 / 12.92,
+    ((np.arange(256) / 255.0 + 0.055) / 1.055) ** 2.4,
+)
+
+
+def _lab_of_pixels(pixels: npt.NDArray[np.uint8]) -> FloatArray:
+    """:func:`srgb_to_lab` of 8-bit pixels, through :data:`_LINEAR_8BIT`."""
+    xyz = _LINEAR_8BIT[pixels] @ _RGB_TO_XYZ.T / _WHITE_D65
+    delta = 6.0 / 29.0
+    f = np.where(xyz > delta**3, np.cbrt(xyz), xyz / (3 * delta * delta) + 4.0 / 29.0)
+    return np.stack(
+        [116.0 * f[..., 1] - 16.0, 500.0 * (f[..., 0] - f[..., 1]), 200.0 * (f[..., 1] - f[..., 2])], axis=-1
+    )
+
+
 def delta_e(lab1: npt.ArrayLike, lab2: npt.ArrayLike) -> FloatArray:
     """CIE76 colour difference (Euclidean distance in Lab), broadcast over leading axes."""
     return np.linalg.norm(np.asarray(lab1, dtype=np.float64) - np.asarray(lab2, dtype=np.float64), axis=-1)
@@ -301,23 +322,48 @@ def _pixels(image: PILImage, max_side: int) -> npt.NDArray[np.uint8]:
     return np.asarray(rgb, dtype=np.uint8)
 
 
+#: Run ids per pixel, the mask flattened, and the number of runs (see :func:`_runs`).
+_Runs = tuple[npt.NDArray[np.intp], npt.NDArray[np.bool_], int]
+
+
 def _connected_to_border(mask: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
-    """The pixels of ``mask`` reachable from the image border through ``mask`` (4-connected)."""
+    """The pixels of ``mask`` reachable from the image border through ``mask`` (4-connected).
+
+    Grows the reached set a whole run at a time: a horizontal run of ``mask`` touching a reached pixel is
+    reached entirely, then the same for vertical runs, until nothing changes. The fixed point is the
+    same as growing one pixel per step, in as many sweeps as the paths have turns, not pixels.
+    """
     reach = np.zeros_like(mask)
     reach[0, :] = mask[0, :]
     reach[-1, :] = mask[-1, :]
     reach[:, 0] |= mask[:, 0]
     reach[:, -1] |= mask[:, -1]
+    rows, cols = _runs(mask), _runs(mask.T)
     while True:
-        grown = reach.copy()
-        grown[1:, :] |= reach[:-1, :]
-        grown[:-1, :] |= reach[1:, :]
-        grown[:, 1:] |= reach[:, :-1]
-        grown[:, :-1] |= reach[:, 1:]
-        grown &= mask
+        grown = _spread(rows, reach)
+        grown = _spread(cols, grown.T).T
         if np.array_equal(grown, reach):
             return reach
         reach = grown
+
+
+def _runs(mask: npt.NDArray[np.bool_]) -> _Runs:
+    """Each pixel's run id (runs of ``mask`` along the rows, numbered across the image), the mask, and
+    the number of ids."""
+    flat = mask.ravel()
+    starts = flat.copy()
+    starts[1:] &= ~flat[:-1]
+    starts[:: mask.shape[1]] = flat[:: mask.shape[1]]  # a run never continues onto the next row
+    ids = np.cumsum(starts) - 1
+    return ids, flat, int(starts.sum())
+
+
+def _spread(runs: _Runs, reach: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
+    """``reach`` widened to every run (of :func:`_runs`) holding one of its pixels."""
+    ids, flat, count = runs
+    hit = np.zeros(count + 1, dtype=bool)
+    hit[ids[reach.ravel() & flat]] = True
+    return (hit[ids] & flat).reshape(reach.shape)
 
 
 def _background(lab: FloatArray, params: _Params) -> FloatArray | None:
@@ -354,10 +400,11 @@ def _kmeans(
     labels = np.zeros(n, dtype=np.intp)
     for _ in range(iterations):
         labels = _nearest(points, squared, centre)
-        member = np.zeros((n, len(centre)))
-        member[np.arange(n), labels] = weights
-        mass = member.sum(axis=0)
-        sums = member.T @ points
+        k_now = len(centre)
+        mass = np.bincount(labels, weights=weights, minlength=k_now)
+        sums = np.stack(
+            [np.bincount(labels, weights=weights * points[:, d], minlength=k_now) for d in range(3)], axis=1
+        )
         moved = np.where(mass[:, None] > 0, sums / np.maximum(mass[:, None], 1e-12), centre)
         converged = float(np.abs(moved - centre).max()) <= 1e-3
         centre = moved
@@ -371,6 +418,17 @@ def _nearest(points: FloatArray, squared: FloatArray, centre: FloatArray) -> npt
     return np.argmin(squared - 2.0 * points @ centre.T + (centre**2).sum(axis=1)[None, :], axis=1)
 
 
+@functools.lru_cache(maxsize=16)
+def _centre_weights(height: int, width: int, centre: float) -> FloatArray:
+    """``exp(-centre * r^2)`` per pixel, r the distance from the image centre (1 = edge); the same for
+    every image of one size, so computed once per size."""
+    rows, cols = np.mgrid[0:height, 0:width]
+    radius2 = ((rows - (height - 1) / 2) / (height / 2)) ** 2 + ((cols - (width - 1) / 2) / (width / 2)) ** 2
+    weights = np.exp(-centre * radius2)
+    weights.setflags(write=False)
+    return weights
+
+
 def _is_skin(lab: FloatArray) -> bool:
     lightness, a, b = (float(v) for v in lab)
     chroma = math.hypot(a, b)
@@ -380,7 +438,7 @@ def _is_skin(lab: FloatArray) -> bool:
 
 def colour_shares(image: PILImage, params: _Params = _PARAMS) -> list[tuple[FloatArray, float]]:
     """The product's colour clusters as ``(Lab centre, share)``, shares summing to 1, largest first."""
-    lab = srgb_to_lab(_pixels(image, params.max_side))
+    lab = _lab_of_pixels(_pixels(image, params.max_side))
     height, width, _ = lab.shape
     background = _background(lab, params)
     foreground = np.ones((height, width), dtype=bool)
@@ -391,9 +449,7 @@ def colour_shares(image: PILImage, params: _Params = _PARAMS) -> list[tuple[Floa
         )
         if foreground.mean() < params.min_foreground or foreground.sum() < 3:
             return [(background, 1.0)]
-    rows, cols = np.mgrid[0:height, 0:width]
-    radius2 = ((rows - (height - 1) / 2) / (height / 2)) ** 2 + ((cols - (width - 1) / 2) / (width / 2)) ** 2
-    weight = np.exp(-params.centre * radius2)[foreground]
+    weight = _centre_weights(height, width, params.centre)[foreground]
     points = lab[foreground]
     centres, labels = _kmeans(points, weight, params.clusters, params.iterations)
     mass = np.bincount(labels, weights=weight, minlength=len(centres))

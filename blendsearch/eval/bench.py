@@ -26,28 +26,37 @@ always read the catalogue's TRUE fields.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, Field
 
 from blendsearch._types import PathInput
-from blendsearch.config import EncoderSettings, EngineConfig, EnrichmentSettings, FieldMapping, SearchSettings
-from blendsearch.documents import Document
+from blendsearch.config import SearchSettings
+from blendsearch.eval.bench_cache import Progress, bench_index_dir, catalog_hash, ensure_model, sample_ids
+from blendsearch.eval.bench_ingest import IngestBenchReport, bench_ingest, timing_queries
+from blendsearch.eval.conditions import (
+    CONDITIONS,
+    IMAGE_ONLY_FILE,
+    Condition,
+    bench_enrichment,
+    build_index,
+    condition_documents,
+    image_only_ids,
+)
 from blendsearch.eval.judgements import Catalog, JudgedQuery, Judgement, judge, load_queries, read_catalog
 from blendsearch.eval.pairs import pair_retrieval
 from blendsearch.eval.queries import generate_train_queries
 from blendsearch.eval.retrieval import score_rankings
 from blendsearch.eval.tune import TunedSettings, TuneResult, collect_runs, tune
 from blendsearch.exceptions import CatalogError, ConfigError
-from blendsearch.paths import blendsearch_home
 from blendsearch.query.hybrid import QueryRun, fuse_run
 
+# The setup and ingest benchmark names are re-exported: ``blendsearch.eval.bench`` stays the one import
+# for callers of either benchmark.
 __all__ = [
     "BASE_METHODS",
     "CONDITIONS",
@@ -65,9 +74,6 @@ __all__ = [
     "timing_queries",
 ]
 
-Condition = Literal["full", "sparse", "images"]
-CONDITIONS: tuple[str, ...] = ("full", "sparse", "images")
-
 #: Method name -> channels it fuses (None: every channel).
 BASE_METHODS: dict[str, list[str] | None] = {
     "bm25": ["bm25"],
@@ -78,189 +84,10 @@ BASE_METHODS: dict[str, list[str] | None] = {
     "hybrid_tuned": None,
 }
 
-#: The file beside the catalogue listing the ``sparse`` condition's image-only ids.
-IMAGE_ONLY_FILE = "image_only_ids.txt"
-
-Progress = Callable[[str], None]
-
 
 def method_names() -> list[str]:
     """Every method the quality benchmark reports, without and with expansion."""
     return [*BASE_METHODS, *(f"{name}+expansion" for name in BASE_METHODS)]
-
-
-def catalog_hash(path: PathInput) -> str:
-    """Short content hash of a catalogue file (cache key of its default model and benchmark indexes)."""
-    digest = hashlib.sha256(Path(path).read_bytes())
-    images = Path(path).parent / "images.zip"
-    if images.is_file():
-        digest.update(str(images.stat().st_size).encode())
-    return digest.hexdigest()[:12]
-
-
-def ensure_model(
-    catalog_path: PathInput,
-    model: str | None = None,
-    *,
-    split_field: str = "split",
-    train_split: str = "train",
-    progress: Progress | None = None,
-) -> str:
-    """The model spec to benchmark: ``model`` when given, else the catalogue's default model.
-
-    The default is trained once on the train split (``blendsearch.train``) and cached under
-    ``BLENDSEARCH_HOME/models/<catalogue hash>-default``; later runs reuse it.
-    """
-    if model:
-        return model
-    from blendsearch.encoders.registry import OWN_MODEL_MARKER
-
-    out = blendsearch_home() / "models" / f"{catalog_hash(catalog_path)}-default"
-    if (out / OWN_MODEL_MARKER).is_file():
-        return str(out)
-    from blendsearch.train.loop import train_model
-
-    if progress:
-        progress(f"training the default model on split={train_split} into {out} (cached for later runs)")
-    out.mkdir(parents=True, exist_ok=True)
-    resume = (out / "checkpoint" / "state.json").is_file()
-    train_model(catalog_path, out, split_field=split_field, split_value=train_split, resume=resume)
-    return str(out)
-
-
-def sample_ids(ids: Sequence[str], limit: int | None, rng: np.random.Generator) -> list[str]:
-    """A sorted seeded sample of ``limit`` ids (all of them when ``limit`` is None or not smaller)."""
-    if limit is None or limit >= len(ids):
-        return list(ids)
-    return sorted(ids[int(i)] for i in rng.choice(len(ids), size=limit, replace=False))
-
-
-def bench_index_dir(catalog_path: PathInput, spec: str, limit: int | None, seed: int) -> Path:
-    """Where benchmark indexes of this catalogue, model and test sample are cached (and reused)."""
-    model_key = hashlib.sha256(spec.encode()).hexdigest()[:8]
-    key = f"{catalog_hash(catalog_path)}-{model_key}-n{limit or 'all'}-s{seed}"
-    return blendsearch_home() / "bench" / key
-
-
-def _image_ref(row: dict[str, Any], catalog_path: Path, id_: str) -> tuple[str | None, str]:
-    """An item's image reference and the root it resolves against (same conventions as ingest)."""
-    folder = catalog_path.resolve().parent
-    value = str(row.get("image") or "").strip()
-    if value:
-        return value, str(folder)
-    if (folder / "images.zip").is_file():
-        return f"{id_}.jpg", str(folder / "images.zip")
-    if (folder / "images").is_dir():
-        return f"images/{id_}.jpg", str(folder)
-    return None, str(folder)
-
-
-def condition_documents(
-    catalog: Catalog,
-    catalog_path: PathInput,
-    ids: Sequence[str],
-    image_only: set[str],
-    *,
-    split_field: str = "split",
-) -> tuple[list[Document], str]:
-    """Documents of ``ids``, those in ``image_only`` with id + image only; plus the image root.
-
-    Attributes are every column but id, title, image and the split column.
-    """
-    path = Path(catalog_path)
-    skip = {catalog.id_field, "title", "image", split_field}
-    docs: list[Document] = []
-    root = str(path.resolve().parent)
-    for id_ in ids:
-        row = catalog.rows[id_]
-        image, root = _image_ref(row, path, id_)
-        if id_ in image_only:
-            docs.append(Document(id=id_, image=image))
-            continue
-        attributes = {k: str(v) for k, v in row.items() if k not in skip and v not in (None, "")}
-        docs.append(Document(id=id_, title=str(row.get("title") or ""), attributes=attributes, image=image))
-    return docs, root
-
-
-def _image_only_ids(
-    condition: str, population: Sequence[str], listed: set[str], rng: np.random.Generator, fraction: float
-) -> set[str]:
-    if condition == "full":
-        return set()
-    if condition == "images":
-        return set(population)
-    if listed & set(population):
-        return listed & set(population)
-    count = int(round(fraction * len(population)))
-    return {population[int(i)] for i in rng.choice(len(population), size=count, replace=False)}
-
-
-#: Zero-shot tags: the catalogue's own kinds of product, scored by the model from the photo alone.
-TAG_FIELD = "articleType"
-TAG_THRESHOLD = 0.5
-
-
-def bench_enrichment(catalog: Catalog) -> EnrichmentSettings:
-    """Enrichment of every benchmark index: colours, plus zero-shot tags over the TRAIN split's product
-    kinds (never the test split's), embedded as bare words as the catalogue-trained model saw titles."""
-    kinds = {str(catalog.value(i, TAG_FIELD)) for i in catalog.ids("train") if catalog.value(i, TAG_FIELD)}
-    return EnrichmentSettings(tag_vocabulary=sorted(kinds), tag_template="{tag}", tag_threshold=TAG_THRESHOLD)
-
-
-def _open_index(
-    index_dir: Path,
-    image_root: str,
-    model: str,
-    backend: Any = None,
-    enrichment: EnrichmentSettings | None = None,
-) -> Any:
-    from blendsearch.engine import Engine
-
-    config = EngineConfig(
-        fields=FieldMapping(image_root=image_root),
-        encoder=EncoderSettings(model=model),
-        enrichment=enrichment or EnrichmentSettings(),
-    )
-    return Engine.open(index_dir, config, backend=backend)
-
-
-def build_index(
-    index_dir: Path,
-    docs: list[Document],
-    image_root: str,
-    model: str,
-    backend: Any,
-    progress: Progress | None,
-    enrichment: EnrichmentSettings | None = None,
-) -> Any:
-    engine = _open_index(index_dir, image_root, model, backend, enrichment)
-    started = time.perf_counter()
-    rejects = index_dir / "rejects.jsonl"
-    summary = engine.ingest(docs, rejects=rejects)
-    if summary.rejected and progress:
-        progress(f"{summary.rejected} items rejected, first: {_first_reject(rejects)}")
-    if docs and not summary.indexed:
-        engine.close()
-        raise CatalogError(f"every item was rejected while indexing {index_dir}: {_first_reject(rejects)}")
-    if progress:
-        seconds = time.perf_counter() - started
-        progress(
-            f"indexed {summary.indexed}/{summary.read} into {index_dir} ({summary.written} written, "
-            f"{summary.unchanged} unchanged, {summary.rejected} rejected) in {seconds:.0f}s"
-        )
-    stale = set(engine.backend.iter_ids()) - {d.id for d in docs}
-    if stale:
-        engine.delete(sorted(stale))
-    return engine
-
-
-def _first_reject(path: Path) -> str:
-    try:
-        with path.open(encoding="utf-8") as handle:
-            first = json.loads(handle.readline())
-    except (OSError, ValueError):
-        return "(no rejects file)"
-    return f"{first.get('stage')}: {first.get('reason')}"
 
 
 class QualityReport(BaseModel):
@@ -323,7 +150,7 @@ def _tune_on_train(
         raise CatalogError("the catalogue has no split=train products to tune on")
     size = min(len(train), test_size)
     sample = sorted(train[int(i)] for i in rng.choice(len(train), size=size, replace=False))
-    image_only = _image_only_ids(condition, sample, set(), rng, image_only_fraction)
+    image_only = image_only_ids(condition, sample, set(), rng, image_only_fraction)
     docs, root = condition_documents(catalog, catalog_path, sample, image_only)
     backend = backend_factory() if backend_factory else None
     engine = build_index(index_dir, docs, root, model, backend, progress, bench_enrichment(catalog))
@@ -408,7 +235,7 @@ def bench_quality(
         if not listed_file.is_file():
             raise ConfigError(f"the sparse condition needs the image-only id list {listed_file}")
         listed = {line.strip() for line in listed_file.read_text().splitlines() if line.strip()}
-    image_only = _image_only_ids(condition, test, listed, rng, 0.0)
+    image_only = image_only_ids(condition, test, listed, rng, 0.0)
     fraction = len(image_only) / len(test)
 
     root_dir = Path(index_dir) if index_dir else bench_index_dir(path, spec, limit, seed)
@@ -497,128 +324,3 @@ def _score_methods(
             methods[label] = report.metrics
             by[label] = report.by
     return methods, by
-
-
-class IngestBenchReport(BaseModel):
-    """What ``blendsearch bench ingest --json`` prints."""
-
-    products: int
-    model: str
-    pipeline_items_per_s: float
-    encoder_items_per_s: float
-    #: pipeline / encoder throughput; ``overhead`` = 1 - ratio (the share of time not spent in the model).
-    ratio: float
-    overhead: float
-    ingest_seconds: float
-    encoder_seconds: float
-    queries: int
-    query_p50_ms: float
-    query_p99_ms: float
-    encode_p50_ms: float
-    #: Share of warm query time spent encoding the query text (sum of encode / sum of total).
-    encode_share: float
-    stage_p50_ms: dict[str, float] = Field(default_factory=dict)
-    #: torch CPU threads the encoder used (``EncoderSettings.threads``; "auto" is resolved at load).
-    encoder_threads: int | None = None
-
-
-def bench_ingest(
-    catalog_path: PathInput,
-    *,
-    model: str | None = None,
-    queries_path: PathInput | None = None,
-    limit: int | None = None,
-    index_dir: PathInput | None = None,
-    seed: int = 0,
-    progress: Progress | None = None,
-) -> IngestBenchReport:
-    """Ingest items/s of the test split beside the encoder's own throughput, then warm query latency.
-
-    The index is built fresh (a temporary folder unless ``index_dir``, which must be empty), so every
-    item is encoded. The encoder alone then embeds the same images and texts in the same process.
-    """
-    import tempfile
-
-    from blendsearch.ingest.images import ImageSource, decode_image
-    from blendsearch.query.models import HybridQuery
-
-    path = Path(catalog_path)
-    catalog = read_catalog(path)
-    spec = ensure_model(path, model, progress=progress)
-    ids = catalog.ids("test") or catalog.ids()
-    ids = sample_ids(ids, limit, np.random.default_rng(seed))
-    docs, root = condition_documents(catalog, path, ids, set())
-    with tempfile.TemporaryDirectory(prefix="blendsearch-bench-") as tmp:
-        target = Path(index_dir) if index_dir else Path(tmp) / "index"
-        if target.exists() and any(target.iterdir()):
-            raise ConfigError(f"{target} is not empty: the ingest benchmark needs a fresh index")
-        engine = _open_index(target, root, spec, enrichment=bench_enrichment(catalog))
-        try:
-            started = time.perf_counter()
-            summary = engine.ingest(docs)
-            ingest_seconds = time.perf_counter() - started
-            if progress:
-                progress(f"ingested {summary.indexed}/{summary.read} in {ingest_seconds:.1f}s")
-            encoder = engine.encoder
-            if encoder is None:
-                raise ConfigError(f"model {spec!r} could not be loaded: {engine.notices}")
-            threads = encoder.threads
-            with ImageSource(root) as source:
-                images = [decode_image(source.fetch(d.image)) for d in docs if d.image]
-            texts = [d.text() for d in docs if d.text()]
-            started = time.perf_counter()
-            encoder.encode_images(images)
-            encoder.encode_texts(texts)
-            encoder_seconds = time.perf_counter() - started
-            texts = [q.query for q in timing_queries(path, queries_path)]
-            latency = _query_latency(engine, texts, HybridQuery)
-        finally:
-            engine.close()
-    pipeline_rate = len(docs) / ingest_seconds if ingest_seconds > 0 else 0.0
-    encoder_rate = len(docs) / encoder_seconds if encoder_seconds > 0 else 0.0
-    ratio = pipeline_rate / encoder_rate if encoder_rate > 0 else 0.0
-    return IngestBenchReport(
-        products=len(docs),
-        model=spec,
-        pipeline_items_per_s=pipeline_rate,
-        encoder_items_per_s=encoder_rate,
-        ratio=ratio,
-        overhead=1.0 - ratio,
-        ingest_seconds=ingest_seconds,
-        encoder_seconds=encoder_seconds,
-        encoder_threads=threads,
-        **latency,
-    )
-
-
-def timing_queries(catalog_path: Path, queries_path: PathInput | None) -> list[JudgedQuery]:
-    """Queries to time: ``queries_path``, else ``queries-dev.jsonl`` beside the catalogue."""
-    if queries_path is not None:
-        return load_queries(queries_path)
-    beside = catalog_path.parent / "queries-dev.jsonl"
-    if beside.is_file():
-        return load_queries(beside)
-    raise ConfigError("give --queries: no queries-dev.jsonl lies beside the catalogue to time queries with")
-
-
-def _query_latency(engine: Any, texts: Sequence[str], query_type: Any) -> dict[str, Any]:
-    """Warm hybrid latency: one pass to warm caches, then time each query once."""
-    for text in texts[: min(len(texts), 20)]:
-        engine.search(query_type(text=text, k=10))
-    totals: list[float] = []
-    stages: dict[str, list[float]] = {}
-    for text in texts:
-        started = time.perf_counter()
-        result = engine.search(query_type(text=text, k=10))
-        totals.append((time.perf_counter() - started) * 1000)
-        for stage, ms in result.timings_ms.items():
-            stages.setdefault(stage, []).append(ms)
-    encode = stages.get("encode", [0.0] * len(totals))
-    return {
-        "queries": len(totals),
-        "query_p50_ms": float(np.percentile(totals, 50)),
-        "query_p99_ms": float(np.percentile(totals, 99)),
-        "encode_p50_ms": float(np.percentile(encode, 50)),
-        "encode_share": float(sum(encode) / sum(totals)) if totals else 0.0,
-        "stage_p50_ms": {stage: float(np.percentile(v, 50)) for stage, v in stages.items()},
-    }

@@ -32,19 +32,13 @@ from pydantic import BaseModel, Field
 from blendsearch._types import PathInput
 from blendsearch.backends.base import Backend, ChannelRequest, ChannelResult
 from blendsearch.backends.benchmark import BulkTiming, LatencyTiming, latency_timing, time_bulk, time_calls
+from blendsearch.backends.cluster.url import backend_from_url, parse_backend_url
 from blendsearch.backends.embedded import EmbeddedBackend
-from blendsearch.backends.url import backend_from_url, parse_backend_url
 from blendsearch.config import EngineConfig
 from blendsearch.documents import StoredDocument
-from blendsearch.eval.bench import (
-    bench_enrichment,
-    bench_index_dir,
-    build_index,
-    condition_documents,
-    ensure_model,
-    sample_ids,
-    timing_queries,
-)
+from blendsearch.eval.bench_cache import bench_index_dir, ensure_model, sample_ids
+from blendsearch.eval.bench_ingest import timing_queries
+from blendsearch.eval.conditions import bench_enrichment, build_index, condition_documents
 from blendsearch.eval.emulators import emulator_version, run_noida, run_osmem
 from blendsearch.eval.judgements import Judgement, judge, read_catalog
 from blendsearch.eval.retrieval import score_ranking

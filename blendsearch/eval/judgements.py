@@ -8,7 +8,6 @@ product ingested with its image only is still judged by its real kind and colour
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -18,7 +17,9 @@ import numpy.typing as npt
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from blendsearch._types import PathInput
+from blendsearch.config import FieldMapping
 from blendsearch.exceptions import CatalogError, ConfigError
+from blendsearch.ingest.readers import read_catalog as read_items
 
 __all__ = [
     "Catalog",
@@ -69,7 +70,7 @@ class Catalog:
         for row in rows:
             key = str(row.get(id_field, "")).strip()
             if key:
-                self.rows[key] = row
+                self.rows.setdefault(key, row)  # the first row of an id counts, as ingest keeps it
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -100,24 +101,23 @@ class Catalog:
         return out
 
 
-def read_catalog(path: PathInput, id_field: str = "id") -> Catalog:
-    """Read a catalogue from CSV (``.csv``/``.tsv``) or JSON lines (``.jsonl``/``.ndjson``)."""
-    file = Path(path)
-    try:
-        if file.suffix.lower() in {".jsonl", ".ndjson"}:
-            with file.open(encoding="utf-8") as handle:
-                rows = [json.loads(line) for line in handle if line.strip()]
-        else:
-            delimiter = "\t" if file.suffix.lower() == ".tsv" else ","
-            with file.open(encoding="utf-8", newline="") as handle:
-                rows = list(csv.DictReader(handle, delimiter=delimiter))
-    except FileNotFoundError as exc:
-        raise CatalogError(f"catalogue {file} does not exist") from exc
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, csv.Error) as exc:
-        raise CatalogError(f"cannot read catalogue {file}: {exc}") from exc
-    catalog = Catalog(rows, id_field=id_field)
+def read_catalog(path: PathInput, id_field: str = "id", *, mapping: FieldMapping | None = None) -> Catalog:
+    """Read a catalogue with ingest's reader (:func:`blendsearch.ingest.readers.read_catalog`), so judgements
+    see exactly the rows ingest indexes: CSV/TSV, JSON Lines, JSON arrays and Parquet, gzipped or not,
+    missing-value tokens as missing, ids normalised; rows ingest would reject (no id, bad types) are left
+    out, and of a duplicated id the first row counts, as in ingest.
+
+    ``mapping`` is the engine's field mapping where it is known (its ``id`` wins over ``id_field``).
+    """
+    mapping = mapping or FieldMapping(id=id_field)
+    rows = (
+        {**item.raw, mapping.id: item.document.id}
+        for item in read_items(path, mapping)
+        if item.document is not None
+    )
+    catalog = Catalog(rows, id_field=mapping.id)
     if not len(catalog):
-        raise CatalogError(f"catalogue {file} has no rows with an {id_field!r} column")
+        raise CatalogError(f"catalogue {path} has no rows with an {mapping.id!r} column")
     return catalog
 
 

@@ -33,18 +33,21 @@ from blendsearch.eval.wordlists import (
 )
 
 __all__ = [
+    "QUERY_SHAPES",
     "QueryFields",
     "UNLIKE_KINDS",
     "generate_train_queries",
     "generate_unlike_queries",
     "typo",
+    "typo_longest",
 ]
 
 #: How an unlike query departs from the catalogue's words.
 UNLIKE_KINDS = ("synonym", "shade", "phrasing", "typo")
 
-#: Query shapes (besides the primary kind) and how often the dev set uses each.
-_SHAPES: tuple[tuple[tuple[str, ...], float], ...] = (
+#: Query shapes (besides the primary kind) and how often the fashion dev set uses each; the automatic
+#: query sets (:mod:`.autoqueries`) draw from the same table.
+QUERY_SHAPES: tuple[tuple[tuple[str, ...], float], ...] = (
     (("colour", "gender"), 146),
     (("colour",), 85),
     (("gender",), 66),
@@ -113,6 +116,17 @@ def typo(word: str, rng: np.random.Generator) -> str:
     return word[:pos] + neighbours[int(rng.integers(len(neighbours)))] + word[pos + 1 :]
 
 
+def typo_longest(text: str, rng: np.random.Generator) -> str | None:
+    """``text`` with a :func:`typo` in its longest word (the first of equals); None where that word has
+    fewer than four letters (too short to mistype recognisably)."""
+    tokens = text.split()
+    longest = max(range(len(tokens)), key=lambda i: (len(tokens[i]), -i))
+    if len(tokens[longest]) < 4:
+        return None
+    tokens[longest] = typo(tokens[longest], rng)
+    return " ".join(tokens)
+
+
 def _intents(
     catalog: Catalog,
     ids: Sequence[str],
@@ -121,8 +135,8 @@ def _intents(
     allowed_kinds: set[str],
 ) -> list[_Intent]:
     """One candidate intent per product, in a seeded random order (products that fit no shape are skipped)."""
-    shapes = [s for s, _ in _SHAPES]
-    probs = np.asarray([w for _, w in _SHAPES], dtype=np.float64)
+    shapes = [s for s, _ in QUERY_SHAPES]
+    probs = np.asarray([w for _, w in QUERY_SHAPES], dtype=np.float64)
     probs /= probs.sum()
     out: list[_Intent] = []
     for index in rng.permutation(len(ids)):
@@ -235,12 +249,10 @@ def _word_unlike(intent: _Intent, rng: np.random.Generator) -> tuple[str, list[s
         usage = _pick(USAGE_PHRASES[intent.usage], rng) if "phrasing" in kinds else intent.usage.lower()
     text = " ".join(part for part in (usage, colour, kind, gender) if part)
     if "typo" in kinds:
-        tokens = text.split()
-        longest = max(range(len(tokens)), key=lambda i: (len(tokens[i]), -i))
-        if len(tokens[longest]) < 4:
+        mistyped = typo_longest(text, rng)
+        if mistyped is None:
             return None
-        tokens[longest] = typo(tokens[longest], rng)
-        text = " ".join(tokens)
+        text = mistyped
     return text, kinds
 
 

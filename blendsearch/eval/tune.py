@@ -7,7 +7,13 @@ of thousands of settings costs seconds; the winner is re-checked through ``fuse_
 
 Search: for each normalisation (weighted mean) and each rrf_k (RRF), coordinate ascent over the channel
 weights in a grid (default {0, 0.25, 0.5, 1, 2}), starting from the engine's weights, a few rounds;
-a change is kept only when it raises mean nDCG@10 (ties keep the earlier setting, so defaults win ties).
+a change is kept only when it raises the mean objective (ties keep the earlier setting, so defaults win
+ties).
+
+The objective is mean nDCG@10, or with ``recall_weight`` w > 0 the recall-aware
+``(1 - w) * nDCG@10 + w * Recall@100`` (Recall@100: the share of a query's gain-2 products in the top 100):
+nDCG@10 alone can buy a better top ten with weights that drop image-only products out of the top 100,
+which collapses recall on a sparse catalogue. ``tune --auto`` uses w = 0.5.
 """
 
 from __future__ import annotations
@@ -26,7 +32,9 @@ from blendsearch.query.models import HybridQuery
 from blendsearch.scoring import combine, normalise, ranks_descending
 
 __all__ = [
+    "AUTO_RECALL_WEIGHT",
     "DEFAULT_GRID",
+    "RECALL_K",
     "TuneResult",
     "TunedSettings",
     "collect_runs",
@@ -36,6 +44,9 @@ __all__ = [
 
 #: Channel weights tried for each channel.
 DEFAULT_GRID = (0.0, 0.25, 0.5, 1.0, 2.0)
+#: ``tune --auto``'s share of Recall@100 in the objective (the rest is nDCG@10).
+AUTO_RECALL_WEIGHT = 0.5
+RECALL_K = 100
 DEFAULT_RRF_KS = (10.0, 30.0, 60.0, 100.0)
 
 
@@ -77,8 +88,15 @@ class TuneResult(BaseModel):
     ndcg_fuse_run: float
     queries: int
     evaluated: int
-    #: Best mean nDCG@10 per family ("weighted_mean/minmax", "rrf/k=60", ...).
+    #: Best mean objective per family ("weighted_mean/minmax", "rrf/k=60", ...).
     families: dict[str, float] = Field(default_factory=dict)
+    #: The objective's share of Recall@100 (0: nDCG@10 alone), and the objective of the best / default.
+    recall_weight: float = 0.0
+    score: float = 0.0
+    default_score: float = 0.0
+    #: Mean Recall@100 of the best and the default settings.
+    recall: float = 0.0
+    default_recall: float = 0.0
 
 
 def collect_runs(
@@ -102,6 +120,7 @@ class _Prepared:
     seen: np.ndarray
     gains: np.ndarray
     ideal: float
+    relevant: int
 
 
 def _prepare(run: QueryRun, judgement: Judgement, k: int) -> _Prepared:
@@ -119,12 +138,13 @@ def _prepare(run: QueryRun, judgement: Judgement, k: int) -> _Prepared:
         ranks[rows, j] = ranks_descending(scores)
     ideal = dcg_at_k(np.sort(judgement.judged())[::-1], k)
     gains = judgement.gains_of(list(order))
-    return _Prepared([r.channel for r in results], normalised, ranks, seen, gains, ideal)
+    return _Prepared([r.channel for r in results], normalised, ranks, seen, gains, ideal, judgement.relevant)
 
 
-def _score(prepared: _Prepared, settings: TunedSettings, k: int) -> float:
+def _score(prepared: _Prepared, settings: TunedSettings, k: int) -> tuple[float, float]:
+    """(nDCG@k, Recall@100) of one prepared run fused with ``settings``."""
     if prepared.ideal <= 0.0 or not prepared.channels:
-        return 0.0
+        return 0.0, 0.0
     weights = np.asarray([settings.weights.get(ch, 0.0) for ch in prepared.channels])
     fusion = combine(
         prepared.normalised[settings.normalisation],
@@ -134,8 +154,10 @@ def _score(prepared: _Prepared, settings: TunedSettings, k: int) -> float:
         settings.rrf_k,
         prepared.seen,
     )
-    top = np.argsort(-fusion.scores, kind="stable")[:k]
-    return dcg_at_k(prepared.gains[top], k) / prepared.ideal
+    order = np.argsort(-fusion.scores, kind="stable")
+    ndcg = dcg_at_k(prepared.gains[order[:k]], k) / prepared.ideal
+    found = int(np.count_nonzero(prepared.gains[order[:RECALL_K]] == 2))
+    return ndcg, found / prepared.relevant if prepared.relevant else 0.0
 
 
 def run_ndcg(
@@ -160,22 +182,31 @@ def tune(
     rrf_ks: Sequence[float] = DEFAULT_RRF_KS,
     rounds: int = 3,
     k: int = 10,
+    recall_weight: float = 0.0,
     progress: Callable[[str, float], None] | None = None,
 ) -> TuneResult:
-    """Search fusion settings maximising mean nDCG@k over the runs (see the module docstring)."""
+    """Search fusion settings maximising the mean objective over the runs: nDCG@k, or with
+    ``recall_weight`` w, ``(1 - w) * nDCG@k + w * Recall@100`` (see the module docstring)."""
+    if not 0.0 <= recall_weight <= 1.0:
+        raise ValueError(f"recall_weight must be in [0, 1], got {recall_weight}")
     if len(runs) != len(judgements):
         raise ValueError(f"{len(runs)} runs but {len(judgements)} judgements")
     if not runs:
         raise ValueError("tuning needs at least one query")
     prepared = [_prepare(run, judgement, k) for run, judgement in zip(runs, judgements, strict=True)]
     channels = [ch for ch in CHANNELS if any(ch in p.channels for p in prepared)]
-    cache: dict[str, float] = {}
+    cache: dict[str, tuple[float, float]] = {}
 
-    def evaluate(settings: TunedSettings) -> float:
+    def metrics(settings: TunedSettings) -> tuple[float, float]:
         key = settings.model_dump_json()
         if key not in cache:
-            cache[key] = float(np.mean([_score(p, settings, k) for p in prepared]))
+            scores = np.asarray([_score(p, settings, k) for p in prepared])
+            cache[key] = (float(scores[:, 0].mean()), float(scores[:, 1].mean()))
         return cache[key]
+
+    def evaluate(settings: TunedSettings) -> float:
+        ndcg, recall = metrics(settings)
+        return ndcg if recall_weight == 0.0 else (1.0 - recall_weight) * ndcg + recall_weight * recall
 
     default = TunedSettings(
         weights={ch: base.weights.get(ch, 0.0) for ch in channels},
@@ -221,11 +252,16 @@ def tune(
             best, best_score = current, current_score
     return TuneResult(
         best=best,
-        ndcg=best_score,
+        ndcg=metrics(best)[0],
         default=default,
-        default_ndcg=evaluate(default),
+        default_ndcg=metrics(default)[0],
         ndcg_fuse_run=run_ndcg(runs, judgements, best.apply(base), k),
         queries=len(runs),
         evaluated=len(cache),
         families=families,
+        recall_weight=recall_weight,
+        score=best_score,
+        default_score=evaluate(default),
+        recall=metrics(best)[1],
+        default_recall=metrics(default)[1],
     )

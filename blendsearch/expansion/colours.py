@@ -18,6 +18,10 @@ from blendsearch.text import words
 __all__ = ["enrichment_family", "load_shades", "shades_path"]
 
 
+#: Longer words are no colour name (the longest palette names are about 20 letters).
+_LONGEST_COLOUR_NAME = 40
+
+
 def shades_path() -> Path:
     return Path(str(resources.files("blendsearch.expansion") / "data" / "colour_shades.tsv"))
 
@@ -39,12 +43,16 @@ def load_shades() -> PhraseTable[tuple[str, ...]]:
     return table
 
 
+@functools.lru_cache(maxsize=4096)
 def enrichment_family(word: str) -> str | None:
     """The colour family (folded) the enrichment palette gives a colour name, or None for other words.
 
     The palette maps names it does not know to themselves; that counts as no family. None also when
-    :mod:`blendsearch.enrichment.colours` is absent.
+    :mod:`blendsearch.enrichment.colours` is absent. Cached: a query may repeat words, and the palette's
+    lookup is not free. Words longer than any colour name are not looked up.
     """
+    if len(word) > _LONGEST_COLOUR_NAME:
+        return None
     try:
         from blendsearch.enrichment.colours import colour_family
     except ImportError:

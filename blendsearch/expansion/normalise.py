@@ -21,7 +21,9 @@ STOPWORDS = frozenset(
 )
 
 _VOWELS = frozenset("aeiou")
-_HYPHENATED = re.compile(r"([^\W_]+)-([^\W_]+)")
+#: Runs of letters/digits. Hyphenated pairs are found by comparing neighbouring runs (linear), not with a
+#: ``(\w+)-(\w+)`` pattern, which re-scans a long word from every start position (quadratic backtracking).
+_RUN = re.compile(r"[^\W_]+")
 _POSSESSIVE = re.compile(r"(?<=[^\W_])['\u2019]s\b")
 
 
@@ -87,15 +89,7 @@ def normalise(text: str, vocabulary: Mapping[str, int]) -> tuple[list[Token], li
     notes: list[str] = []
     folded = fold(text)
 
-    def _join(match: re.Match[str]) -> str:
-        joined = match.group(1) + match.group(2)
-        form = vocabulary_form(joined, vocabulary)
-        if form is None:
-            return match.group(0)
-        notes.append(f"{match.group(0)} -> {joined} (joined: the index has {form!r} as one word)")
-        return joined
-
-    folded = _HYPHENATED.sub(_join, _POSSESSIVE.sub("", folded))
+    folded = _join_hyphenated(_POSSESSIVE.sub("", folded), vocabulary, notes)
     tokens: list[Token] = []
     for word in words(folded):
         form = vocabulary_form(word, vocabulary) if vocabulary else None
@@ -111,6 +105,32 @@ def normalise(text: str, vocabulary: Mapping[str, int]) -> tuple[list[Token], li
             notes.append(f"{' '.join(pair)} -> also {joined} (the index has it as one word)")
             tokens.append(Token(surface="", term=joined))
     return tokens, notes
+
+
+def _join_hyphenated(text: str, vocabulary: Mapping[str, int], notes: list[str]) -> str:
+    """Join ``left-right`` where the index knows the joined word; pairs do not overlap ("a-b-c": a-b only).
+
+    One pass over the runs of word characters, so its cost is linear in the text whatever it holds.
+    """
+    runs = list(_RUN.finditer(text))
+    parts: list[str] = []
+    done = 0
+    i = 0
+    while i < len(runs) - 1:
+        left, right = runs[i], runs[i + 1]
+        if right.start() != left.end() + 1 or text[left.end()] != "-":
+            i += 1
+            continue
+        joined = left.group() + right.group()
+        form = vocabulary_form(joined, vocabulary)
+        if form is not None:
+            pair = f"{left.group()}-{right.group()}"
+            notes.append(f"{pair} -> {joined} (joined: the index has {form!r} as one word)")
+            parts += [text[done : left.start()], joined]
+            done = right.end()
+        i += 2
+    parts.append(text[done:])
+    return "".join(parts)
 
 
 def stems(phrase_words: list[str]) -> tuple[str, ...]:

@@ -26,6 +26,8 @@ class PhraseTable(Generic[T]):
 
     _entries: dict[tuple[str, ...], list[T]] = field(default_factory=dict)
     _longest: int = 0
+    #: Every stem of every phrase, so :meth:`keys_containing` is one set lookup per query word.
+    _members: set[str] = field(default_factory=set)
 
     def add(self, key: tuple[str, ...], value: T) -> None:
         if not key:
@@ -34,13 +36,14 @@ class PhraseTable(Generic[T]):
         if value not in values:
             values.append(value)
         self._longest = max(self._longest, len(key))
+        self._members.update(key)
 
     def __len__(self) -> int:
         return len(self._entries)
 
     def keys_containing(self, key: str) -> bool:
         """Whether any phrase has this key (stem) as one of its words."""
-        return any(key in phrase for phrase in self._entries)
+        return key in self._members
 
     def get(self, key: tuple[str, ...]) -> tuple[T, ...]:
         return tuple(self._entries.get(key, ()))

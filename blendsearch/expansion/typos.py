@@ -13,12 +13,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-__all__ = ["TIE_MARGIN", "Correction", "correct", "edit_budget"]
+__all__ = ["MAX_WORD_LENGTH", "TIE_MARGIN", "Correction", "correct", "edit_budget"]
 
 #: Similarity points within which two candidates count as tied (the more frequent word wins).
 TIE_MARGIN = 1.0
 #: Short (3-letter) words need at least this similarity besides being one added/dropped letter away.
 SHORT_WORD_SCORE = 90.0
+#: Words longer than this are never corrected: no product word is that long, and fuzzy matching costs
+#: grow with the word's length times the vocabulary's size.
+MAX_WORD_LENGTH = 48
 _CANDIDATES = 25
 
 
@@ -52,7 +55,7 @@ def correct(
     from rapidfuzz.distance import OSA, Indel, JaroWinkler
 
     budget = edit_budget(word)
-    if budget == 0 or not choices or any(ch.isdigit() for ch in word):
+    if budget == 0 or len(word) > MAX_WORD_LENGTH or not choices or any(ch.isdigit() for ch in word):
         return None
     short = len(word) < 4
     cutoff = max(threshold, SHORT_WORD_SCORE) if short else threshold

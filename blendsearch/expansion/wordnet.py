@@ -2,13 +2,19 @@
 
 Where WordNet comes from, first found wins:
 
-1. nltk's own data (``nltk.download("wordnet")``), if ``nltk.data.find("corpora/wordnet")`` finds it;
-2. a WordNet 3.x database folder (``data.noun``, ``index.noun``, ...): ``$WNSEARCHDIR``, ``$WNHOME/dict``,
+1. the compact copy shipped in the package (:mod:`blendsearch.expansion.wordnet_subset`: the lemma index,
+   exception lists and product senses of WordNet 3.0, read in tens of milliseconds instead of nltk's 1.5-2 s,
+   and with no system package to install);
+2. nltk's own data (``nltk.download("wordnet")``), if ``nltk.data.find("corpora/wordnet")`` finds it;
+3. a WordNet 3.x database folder (``data.noun``, ``index.noun``, ...): ``$WNSEARCHDIR``, ``$WNHOME/dict``,
    or Debian/Ubuntu's ``wordnet-base`` package in ``/usr/share/wordnet`` (``apt-get install wordnet-base``).
    nltk's reader also wants a ``lexnames`` file and an ``index.sense`` beside the data, and reads only
    below its data path, so the files are copied once to ``$BLENDSEARCH_HOME/wordnet`` (default
    ``~/.cache/blendsearch/wordnet``) with those two files written there;
-3. otherwise the stage is off, with one notice saying why.
+4. otherwise the stage is off, with one notice saying why.
+
+The nltk readers (2, 3) are the fallback when the shipped copy is missing or was built for other product
+categories, and the source ``scripts/build_wordnet_subset.py`` builds the copy from.
 
 WordNet alone is a poor product thesaurus ("mug" is also a "fall guy"), so expansion uses only noun senses
 filed under a product category (:data:`PRODUCT_ROOTS`), and only words the index's vocabulary holds.
@@ -20,10 +26,12 @@ import os
 import shutil
 import threading
 import warnings
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from blendsearch.expansion.wordnet_subset import SUBSET_FILE, WordNetSubset, read_subset
 from blendsearch.paths import blendsearch_home
 
 __all__ = [
@@ -33,8 +41,10 @@ __all__ = [
     "PRODUCT_ROOTS",
     "WordNetSense",
     "is_english_word",
+    "load_subset",
     "load_wordnet",
     "product_senses",
+    "sense_fields",
     "system_wordnet_dirs",
 ]
 
@@ -154,38 +164,73 @@ def _load_nltk_data() -> Any | None:
     return wordnet
 
 
+def load_subset(path: Path = SUBSET_FILE) -> tuple[WordNetSubset | None, str | None]:
+    """The shipped compact WordNet, or ``(None, why not)`` when it is absent, unreadable or was built for
+    other product categories than :data:`PRODUCT_ROOTS` (its senses would then be the wrong ones)."""
+    try:
+        subset = read_subset(path)
+    except FileNotFoundError:
+        return None, f"the packaged WordNet subset {path} is missing"
+    except (OSError, EOFError, ValueError) as exc:
+        return None, f"the packaged WordNet subset {path} is unreadable ({type(exc).__name__}: {exc})"
+    if subset.roots != PRODUCT_ROOTS:
+        return None, f"the WordNet subset at {path} was built for other product categories (rebuild it)"
+    return subset, None
+
+
 def load_wordnet(
-    search_dirs: list[Path] | None = None, cache_dir: Path | None = None, use_nltk_data: bool = True
+    search_dirs: list[Path] | None = None,
+    cache_dir: Path | None = None,
+    use_nltk_data: bool = True,
+    use_subset: bool | None = None,
 ) -> tuple[Any | None, str | None]:
-    """``(reader, None)`` when WordNet is available, else ``(None, reason)``; loaded once per process."""
+    """``(reader, None)`` when WordNet is available, else ``(None, reason)``; loaded once per process.
+
+    The reader is the shipped :class:`WordNetSubset` or an nltk ``WordNetCorpusReader``; pass it to
+    :func:`product_senses` and :func:`is_english_word`. ``use_subset`` defaults to "only when no
+    ``search_dirs`` were given", so asking for a particular database folder gets that database.
+    """
     dirs = system_wordnet_dirs() if search_dirs is None else search_dirs
-    key = f"{use_nltk_data}|{'|'.join(map(str, dirs))}"
+    subset_first = search_dirs is None if use_subset is None else use_subset
+    key = f"{subset_first}|{use_nltk_data}|{'|'.join(map(str, dirs))}"
     with _LOCK:
         if key in _READERS:
             return _READERS[key]
-        result: tuple[Any | None, str | None]
-        try:
-            reader = _load_nltk_data() if use_nltk_data else None
-            if reader is not None:
-                result = (reader, None)
-            else:
-                source = next((d for d in dirs if _is_database(d)), None)
-                if source is None:
-                    tried = ", ".join(str(d) for d in dirs) or "no folders"
-                    result = (
-                        None,
-                        "no nltk 'wordnet' data and no WordNet database in "
-                        f"{tried} (install it with `apt-get install wordnet-base` or "
-                        "`python -m nltk.downloader wordnet`)",
-                    )
-                else:
-                    cache = cache_dir or blendsearch_home() / "wordnet"
-                    _prepare_copy(source, cache)
-                    result = (_reader_for(cache), None)
-        except (OSError, LookupError, ValueError, AssertionError, PermissionError) as exc:
-            result = (None, f"WordNet could not be read ({type(exc).__name__}: {exc})")
+        result: tuple[Any | None, str | None] = (None, None)
+        subset_reason = ""
+        if subset_first:
+            subset, why = load_subset()
+            result = (subset, None)
+            subset_reason = f"{why}; " if why else ""
+        if result[0] is None:
+            result = _load_nltk_reader(dirs, cache_dir, use_nltk_data)
+            if result[0] is None:
+                result = (None, subset_reason + (result[1] or ""))
         _READERS[key] = result
         return result
+
+
+def _load_nltk_reader(
+    dirs: list[Path], cache_dir: Path | None, use_nltk_data: bool
+) -> tuple[Any | None, str | None]:
+    try:
+        reader = _load_nltk_data() if use_nltk_data else None
+        if reader is not None:
+            return reader, None
+        source = next((d for d in dirs if _is_database(d)), None)
+        if source is None:
+            tried = ", ".join(str(d) for d in dirs) or "no folders"
+            return (
+                None,
+                "no nltk 'wordnet' data and no WordNet database in "
+                f"{tried} (install it with `apt-get install wordnet-base` or "
+                "`python -m nltk.downloader wordnet`)",
+            )
+        cache = cache_dir or blendsearch_home() / "wordnet"
+        _prepare_copy(source, cache)
+        return _reader_for(cache), None
+    except (OSError, LookupError, ValueError, AssertionError, PermissionError) as exc:
+        return None, f"WordNet could not be read ({type(exc).__name__}: {exc})"
 
 
 @dataclass(frozen=True)
@@ -207,30 +252,47 @@ def _single_words(names: list[str]) -> tuple[str, ...]:
 
 def is_english_word(reader: Any, word: str) -> bool:
     """Whether WordNet knows the word in any part of speech (so it is no typo)."""
-    return bool(reader.morphy(word))
+    return bool(reader.morphy(word))  # the same call on a WordNetSubset and on nltk's reader
 
 
 def product_senses(reader: Any, phrase: str) -> list[WordNetSense]:
     """Noun senses of ``phrase`` (words joined by spaces) that fall under a product category."""
-    senses: list[WordNetSense] = []
     spellings = dict.fromkeys([phrase.replace(" ", "_"), phrase.replace(" ", "-")])
-    synsets = dict.fromkeys(s for spelling in spellings for s in reader.synsets(spelling, pos="n"))
-    for synset in synsets:
-        if synset.lexname() != "noun.artifact" or synset.name() in GENERIC_SENSES:
+    if isinstance(reader, WordNetSubset):
+        records = {r.synset: r for spelling in spellings for r in reader.noun_senses(spelling)}
+        found = [(r.synset, r.categories, r.lemmas, r.parents) for r in records.values()]
+    else:
+        found = _nltk_product_senses(reader, spellings)
+    senses: list[WordNetSense] = []
+    for synset, closure, lemmas, parents in found:
+        categories = sorted(set(closure) & PRODUCT_ROOTS)
+        if synset in GENERIC_SENSES or not categories:
             continue
-        closure = {s.name() for path in synset.hypernym_paths() for s in path}
-        categories = sorted(closure & PRODUCT_ROOTS)
-        if not categories:
-            continue
-        synonyms = _single_words([lemma.name() for lemma in synset.lemmas()])
-        parents = [lemma.name() for parent in synset.hypernyms() for lemma in parent.lemmas()]
-        hypernyms = _single_words(parents)
         senses.append(
             WordNetSense(
-                synset=synset.name(),
+                synset=synset,
                 category=categories[0].split(".")[0],
-                synonyms=synonyms,
-                hypernyms=hypernyms,
+                synonyms=_single_words(list(lemmas)),
+                hypernyms=_single_words(list(parents)),
             )
         )
     return senses
+
+
+def _nltk_product_senses(
+    reader: Any, spellings: Iterable[str]
+) -> list[tuple[str, tuple[str, ...], tuple[str, ...], tuple[str, ...]]]:
+    """``(synset, ancestors, lemmas, parents' lemmas)`` of the artifact noun senses, read through nltk
+    (also what ``scripts/build_wordnet_subset.py`` stores for every such sense)."""
+    synsets = dict.fromkeys(s for spelling in spellings for s in reader.synsets(spelling, pos="n"))
+    return [sense_fields(synset) for synset in synsets if synset.lexname() == "noun.artifact"]
+
+
+def sense_fields(synset: Any) -> tuple[str, tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    """An nltk synset's name, ancestors (hypernyms and instance hypernyms, transitively), lemma names and
+    its direct hypernyms' lemma names, parents in name order (nltk keeps them in a set, whose order
+    changes from process to process with the string hash seed)."""
+    closure = tuple(sorted({s.name() for path in synset.hypernym_paths() for s in path}))
+    lemmas = tuple(lemma.name() for lemma in synset.lemmas())
+    parents = tuple(lemma.name() for parent in sorted(synset.hypernyms()) for lemma in parent.lemmas())
+    return synset.name(), closure, lemmas, parents

@@ -1,34 +1,40 @@
-"""Fetching catalogue images (files, zip members, URLs) and decoding them to RGB PIL images.
+"""Finding catalogue images (files, zip members, URLs): references resolved, confined and fetched.
 
 Reference forms :meth:`ImageSource.fetch` accepts:
 
 ==================================  ====================================================================
 ``shirts/123.jpg``                  relative: inside the root folder, or a member of the root ``.zip``
-``/data/img/123.jpg``               absolute path
-``file:///data/img/123.jpg``        file URL
-``https://cdn.example/123.jpg``     downloaded with a timeout, retried with backoff on 5xx / 429 /
-                                    timeouts (never on other 4xx), refused above ``max_image_bytes``
+``/data/img/123.jpg``               absolute path (inside an image root)
+``file:///data/img/123.jpg``        file URL (inside an image root)
+``https://cdn.example/123.jpg``     downloaded under one total deadline and a size cap, retried on
+                                    5xx / 429 / dropped connections while time remains; public
+                                    addresses only unless ``allow_private_urls`` (see ``fetch.py``)
 ``photos.zip!123.jpg``              a member of another archive (relative to the root's folder, or
-``photos.zip::123.jpg``             absolute)
+``photos.zip::123.jpg``             absolute; the archive itself inside an image root)
 ==================================  ====================================================================
+
+Local references are confined (see ``confine.py``): they must lie inside the image roots (the root
+folder, or a zip root's folder, plus ``IngestSettings.image_roots``) after folding ``..`` and
+following symlinks; any other is rejected as "outside the image root" before the file is touched.
 
 A zip member is looked up by its exact name first, then by file name alone when that is unique in the
 archive (archives often wrap everything in one top-level folder). Archives are opened once and read
-under a lock, so one source can serve several threads.
+under a lock, so one source can serve several threads; :meth:`ImageSource.fetch_many` fetches a
+batch on a bounded pool.
+
+Decoding the bytes (pixel cap, shrinking to ``max_image_side``, format checks) is
+:mod:`blendsearch.imageio`'s job; ``decode_image`` is re-exported here for existing callers.
 """
 
 from __future__ import annotations
 
-import http.client
-import io
 import os
-import struct
 import threading
-import time
-import urllib.error
 import urllib.parse
 import urllib.request
 import zipfile
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
@@ -36,14 +42,16 @@ from typing import TYPE_CHECKING
 from blendsearch._types import ImageInput, PathInput
 from blendsearch.config import FieldMapping, IngestSettings
 from blendsearch.exceptions import ImageError
+from blendsearch.imageio import decode_image, read_image_file
+from blendsearch.imageio import open_image as _open_decoded
+from blendsearch.ingest.confine import ImageRoots
+from blendsearch.ingest.fetch import HttpFetcher
 
 if TYPE_CHECKING:
     from PIL.Image import Image as PILImage
 
 __all__ = ["ImageSource", "decode_image", "open_image"]
 
-_USER_AGENT = "blendsearch/0.1 (+image fetch)"
-_MAX_BACKOFF_S = 8.0
 #: Where a zip member reference splits into archive and member.
 _ZIP_SEPARATORS = ("::", "!")
 
@@ -61,10 +69,18 @@ class _Archive:
         self.path = path
         self.lock = threading.Lock()
         self.names = {info.filename: info for info in self.zip.infolist() if not info.is_dir()}
-        by_base: dict[str, list[str]] = {}
-        for name in self.names:
-            by_base.setdefault(name.rsplit("/", 1)[-1], []).append(name)
-        self.by_base = {base: names[0] for base, names in by_base.items() if len(names) == 1}
+        self._by_base: dict[str, str] | None = None
+
+    @property
+    def by_base(self) -> dict[str, str]:
+        """Members by file name alone, for names unique in the archive (built on the first miss: a big
+        archive whose references are exact never pays for it)."""
+        if self._by_base is None:
+            by_base: dict[str, list[str]] = {}
+            for name in self.names:
+                by_base.setdefault(name.rsplit("/", 1)[-1], []).append(name)
+            self._by_base = {base: names[0] for base, names in by_base.items() if len(names) == 1}
+        return self._by_base
 
     def read(self, member: str, max_bytes: int) -> bytes:
         name = member.replace("\\", "/").lstrip("/")
@@ -87,15 +103,14 @@ class _Archive:
         self.zip.close()
 
 
-class _RetryableHTTP(Exception):
-    """A download failure worth another try (5xx, 429, timeout, dropped connection)."""
-
-
 class ImageSource:
     """Resolves and reads image references of one catalogue (see the module docstring for the forms).
 
     ``root`` is a folder or a ``.zip`` archive that relative references resolve against; None means
-    the current directory. Use as a context manager, or call :meth:`close`, to release open archives.
+    the current directory. ``confine=False`` lifts the image-root check for local paths (for images
+    the caller names itself, such as a query image; never for catalogue references); URLs keep their
+    address policy either way. Use as a context manager, or call :meth:`close`, to release archives
+    and the fetch pool.
     """
 
     def __init__(
@@ -104,6 +119,8 @@ class ImageSource:
         settings: IngestSettings | None = None,
         *,
         retry_backoff_s: float = 0.5,
+        confine: bool = True,
+        resolver: Callable[[str, int], list[str]] | None = None,
     ) -> None:
         self.settings = settings if settings is not None else IngestSettings()
         self.retry_backoff_s = retry_backoff_s
@@ -114,8 +131,15 @@ class ImageSource:
             self.folder = self._root_zip.parent
         else:
             self.folder = path.resolve()
+        given = Path(os.path.abspath(path))  # as spelled: a root reached through a symlink matches too
+        extra = [r if Path(r).is_absolute() else self.folder / r for r in self.settings.image_roots]
+        self.roots = ImageRoots(
+            [self.folder, given.parent if self._root_zip else given, *extra], confine=confine
+        )
+        self._http = HttpFetcher(self.settings, retry_backoff_s=retry_backoff_s, resolver=resolver)
         self._archives: dict[Path, _Archive] = {}
         self._archives_lock = threading.Lock()
+        self._pool: ThreadPoolExecutor | None = None
 
     @classmethod
     def for_catalog(
@@ -143,15 +167,28 @@ class ImageSource:
         if not isinstance(ref, str) or not ref.strip():
             raise ImageError("empty image reference")
         ref = ref.strip()
-        scheme = urllib.parse.urlsplit(ref).scheme.lower()
+        if "\x00" in ref:
+            raise ImageError(f"image {ref!r} is not a valid reference (it contains a NUL character)")
+        try:
+            return self._fetch(ref)
+        except (OSError, ValueError) as exc:  # an odd path the checks above did not foresee: one reject
+            raise ImageError(f"image {ref!r} cannot be read: {type(exc).__name__}: {exc}") from exc
+
+    def _fetch(self, ref: str) -> bytes:
+        parts = urllib.parse.urlsplit(ref)
+        scheme = parts.scheme.lower()
         if scheme in ("http", "https"):
-            return self._fetch_http(ref)
+            return self._http.fetch(ref)
         if scheme == "file":
-            return self._read_file(Path(urllib.request.url2pathname(urllib.parse.urlsplit(ref).path)), ref)
+            if parts.netloc not in ("", "localhost"):
+                raise ImageError(f"image {ref!r}: file URLs on other hosts are not read")
+            return self._read_file(Path(urllib.request.url2pathname(parts.path)), ref)
+        if len(scheme) > 1 and "://" in ref:
+            raise ImageError(f"image {ref!r}: unsupported URL scheme {scheme!r}")
         archive_member = self._split_archive(ref)
         if archive_member is not None:
             archive, member = archive_member
-            return self._archive(archive).read(member, self.settings.max_image_bytes)
+            return self._archive(self.roots.check(archive, ref)).read(member, self.settings.max_image_bytes)
         path = Path(ref)
         if path.is_absolute():
             return self._read_file(path, ref)
@@ -159,12 +196,34 @@ class ImageSource:
             return self._archive(self._root_zip).read(ref, self.settings.max_image_bytes)
         return self._read_file(self.folder / path, ref)
 
+    def fetch_many(self, refs: Sequence[str]) -> list[bytes | ImageError]:
+        """Fetch several references concurrently (``fetch_workers`` at a time); results in ``refs`` order,
+        each the bytes or the :class:`ImageError` that one reference raised."""
+
+        def one(ref: str) -> bytes | ImageError:
+            try:
+                return self.fetch(ref)
+            except ImageError as exc:
+                return exc
+
+        # Only URLs wait on the network; files and zip members are read here (a thread hop per item
+        # would cost more than the read).
+        remote = [i for i, ref in enumerate(refs) if _is_url(ref)]
+        if len(remote) <= 1:
+            return [one(ref) for ref in refs]
+        with self._archives_lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self.settings.fetch_workers, "blendsearch-fetch")
+            pool = self._pool
+        downloads = dict(zip(remote, pool.map(one, [refs[i] for i in remote]), strict=True))
+        return [downloads[i] if i in downloads else one(ref) for i, ref in enumerate(refs)]
+
     def _split_archive(self, ref: str) -> tuple[Path, str] | None:
         for separator in _ZIP_SEPARATORS:
             head, sep, member = ref.partition(separator)
             if sep and head.lower().endswith(".zip") and member:
                 archive = Path(head)
-                return (archive if archive.is_absolute() else self.folder / archive).resolve(), member
+                return (archive if archive.is_absolute() else self.folder / archive), member
         return None
 
     def _archive(self, path: Path) -> _Archive:
@@ -175,65 +234,25 @@ class ImageSource:
             return archive
 
     def _read_file(self, path: Path, ref: str) -> bytes:
-        limit = self.settings.max_image_bytes
-        try:
-            size = path.stat().st_size
-            if size > limit:
-                raise ImageError(f"image {ref!r} is {size} bytes, over the limit of {limit}")
-            return path.read_bytes()
-        except FileNotFoundError as exc:
-            raise ImageError(f"image {ref!r} not found (looked at {path})") from exc
-        except IsADirectoryError as exc:
-            raise ImageError(f"image {ref!r} is a directory ({path})") from exc
-        except OSError as exc:
-            raise ImageError(f"image {ref!r} cannot be read: {exc.strerror or exc}") from exc
+        return read_image_file(self.roots.check(path, ref), ref, self.settings.max_image_bytes)
 
-    # -- HTTP ---------------------------------------------------------------------------------------
-
-    def _fetch_http(self, url: str) -> bytes:
-        attempts = self.settings.image_retries + 1
-        for attempt in range(attempts):
-            try:
-                return self._download(url)
-            except _RetryableHTTP as exc:
-                if attempt == attempts - 1:
-                    raise ImageError(f"image {url} failed after {attempts} attempts: {exc}") from exc
-                time.sleep(min(self.retry_backoff_s * 2**attempt, _MAX_BACKOFF_S))
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    def _download(self, url: str) -> bytes:
-        limit = self.settings.max_image_bytes
-        request = urllib.request.Request(url, headers={"User-Agent": _USER_AGENT})
-        try:
-            with urllib.request.urlopen(request, timeout=self.settings.image_timeout_s) as response:
-                length = response.headers.get("Content-Length")
-                if length is not None and length.isdigit() and int(length) > limit:
-                    raise ImageError(f"image {url} is {length} bytes, over the limit of {limit}")
-                data = response.read(limit + 1)
-        except urllib.error.HTTPError as exc:
-            if exc.code >= 500 or exc.code == 429:
-                raise _RetryableHTTP(f"HTTP {exc.code} {exc.reason}") from exc
-            raise ImageError(f"image {url}: HTTP {exc.code} {exc.reason}") from exc
-        except urllib.error.URLError as exc:
-            if isinstance(exc.reason, TimeoutError | ConnectionResetError):
-                raise _RetryableHTTP(f"{type(exc.reason).__name__}: {exc.reason}") from exc
-            raise ImageError(f"image {url} cannot be fetched: {exc.reason}") from exc
-        except (TimeoutError, ConnectionError) as exc:  # timeouts while reading the body
-            raise _RetryableHTTP(f"{type(exc).__name__}: {exc}") from exc
-        except (OSError, http.client.HTTPException) as exc:  # IncompleteRead, RemoteDisconnected, resets
-            raise _RetryableHTTP(f"{type(exc).__name__}: {exc}") from exc
-        if len(data) > limit:
-            raise ImageError(f"image {url} is over the limit of {limit} bytes")
-        return data
+    def decode(self, data: bytes) -> PILImage:
+        """:func:`decode_image` under this source's pixel cap and size."""
+        return decode_image(
+            data, max_pixels=self.settings.max_image_pixels, max_side=self.settings.max_image_side
+        )
 
     # -- lifecycle ----------------------------------------------------------------------------------
 
     def close(self) -> None:
-        """Close the archives opened so far (a later fetch reopens them)."""
+        """Close the archives opened so far and the fetch pool (a later fetch reopens them)."""
         with self._archives_lock:
             for archive in self._archives.values():
                 archive.close()
             self._archives.clear()
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True)
 
     def __enter__(self) -> ImageSource:
         return self
@@ -244,99 +263,19 @@ class ImageSource:
         self.close()
 
 
-# -- decoding ---------------------------------------------------------------------------------------
-
-
-def _to_rgb(image: PILImage) -> PILImage:
-    """RGB, with transparency composited on white (catalogue photos sit on white) and 16-bit scaled."""
-    from PIL import Image
-
-    if image.mode == "RGB":
-        return image
-    if image.mode == "P" and "transparency" in image.info:
-        image = image.convert("RGBA")
-    if image.mode in ("RGBA", "LA", "RGBa", "La", "PA"):
-        rgba = image.convert("RGBA")
-        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        return Image.alpha_composite(background, rgba).convert("RGB")
-    if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
-        import numpy as np
-
-        pixels = np.asarray(image, dtype=np.float64)
-        peak = 65535.0 if image.mode.startswith("I;16") or pixels.max() > 255 else 255.0
-        grey = np.clip(pixels / peak * 255.0 + 0.5, 0, 255).astype(np.uint8)
-        return Image.fromarray(grey, mode="L").convert("RGB")
-    return image.convert("RGB")
-
-
-def _prepare(image: PILImage) -> PILImage:
-    from PIL import ImageOps
-
-    return _to_rgb(ImageOps.exif_transpose(image) or image)
-
-
-#: Leading bytes of common formats: data that starts like one but will not open is corrupt, not alien.
-_MAGIC = (
-    (b"\x89PNG\r\n\x1a\n", "PNG"),
-    (b"\xff\xd8\xff", "JPEG"),
-    (b"GIF8", "GIF"),
-    (b"BM", "BMP"),
-    (b"II*\x00", "TIFF"),
-    (b"MM\x00*", "TIFF"),
-)
-
-
-def _sniff(data: bytes) -> str | None:
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "WebP"
-    return next((name for magic, name in _MAGIC if data.startswith(magic)), None)
-
-
-def decode_image(data: bytes) -> PILImage:
-    """Decode image bytes to an RGB PIL image, upright by its EXIF orientation.
-
-    Raises :class:`ImageError` for empty, truncated, corrupt or unrecognised data and for
-    decompression bombs (PIL's pixel limit).
-    """
-    from PIL import Image, UnidentifiedImageError
-
-    if not data:
-        raise ImageError("image data is empty")
-    try:
-        with Image.open(io.BytesIO(data)) as probe:
-            probe.verify()
-        image = Image.open(io.BytesIO(data))
-        image.load()
-        return _prepare(image)
-    except UnidentifiedImageError as exc:
-        kind = _sniff(data)
-        if kind is not None:
-            raise ImageError(f"corrupt or truncated image ({kind} header unreadable)") from exc
-        raise ImageError("not a recognised image format") from exc
-    except Image.DecompressionBombError as exc:
-        raise ImageError(f"image too large to decode: {exc}") from exc
-    except (OSError, SyntaxError, ValueError, EOFError, IndexError, struct.error) as exc:
-        raise ImageError(f"corrupt or truncated image: {exc}") from exc
+def _is_url(ref: object) -> bool:
+    return isinstance(ref, str) and ref.lstrip()[:8].lower().startswith(("http://", "https://"))
 
 
 def open_image(image: ImageInput) -> PILImage:
     """Any image input (path, URL, zip reference, PathLike, bytes or PIL image) as an RGB PIL image.
 
     Strings go through an :class:`ImageSource` rooted at the current directory, so the forms of
-    :meth:`ImageSource.fetch` all work.
+    :meth:`ImageSource.fetch` all work. This is for images the caller names itself (a query image),
+    so local paths are not confined to an image root; URLs keep the address policy and deadline.
+    Bytes and PIL images are decoded by :func:`blendsearch.imageio.open_image` alone.
     """
-    from PIL import Image
-
-    if isinstance(image, Image.Image):
-        try:
-            image.load()
-        except OSError as exc:
-            raise ImageError(f"corrupt or truncated image: {exc}") from exc
-        return _prepare(image)
-    if isinstance(image, bytes | bytearray | memoryview):
-        return decode_image(bytes(image))
     if isinstance(image, str | os.PathLike):
-        with ImageSource(None) as source:
+        with ImageSource(None, confine=False) as source:  # the caller's own image, not catalogue data
             return decode_image(source.fetch(os.fspath(image)))
-    kind = type(image).__name__
-    raise ImageError(f"cannot read an image from {kind}; give a path, URL, bytes or a PIL image")
+    return _open_decoded(image)

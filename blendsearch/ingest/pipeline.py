@@ -2,67 +2,48 @@
 
 read -> dedupe -> fetch image -> hash (skip unchanged) -> decode -> enrich colours -> encode images ->
 zero-shot tags -> describe -> encode texts -> upsert -> commit. Each batch is committed before the next
-starts, so a killed run resumes by re-running: committed items hash as unchanged and are skipped.
-Every item that fails a step becomes one line of the rejects file with its reason, so
+is, in catalogue order, so a killed run resumes by re-running: committed items hash as unchanged and are
+skipped. Every item that fails a step becomes one line of the rejects file with its reason, so
 ``read == indexed + rejected`` always holds.
+
+The stages overlap: while the encoder embeds batch N, workers (``IngestSettings.workers``, see
+``workers.py``) decode the images of the next batches and name their colours. Everything a batch
+decides (its rejects, its unchanged count, its progress report) is applied when that batch is finished,
+in order, so the rejects file, the counts and the reports are those of a run one batch at a time.
+
+The rejects file survives kill -9 without duplicates by being simple: a run truncates it when it
+starts and appends each batch's rejects with one write, flushed and fsynced *before* that batch is
+sent to the backend (rejects of the write step itself, known only once the backend answers, right
+after). So after a kill the file holds every reject of every committed batch (and maybe of the batch
+in flight), and the rerun, which re-reads the whole catalogue and skips committed items as unchanged,
+writes the complete list once: a finished run's file has exactly ``summary.rejected`` lines.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
+import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections import Counter, deque
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, BinaryIO
 
 import numpy as np
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
 from blendsearch._types import PathInput
 from blendsearch.backends.base import Backend
 from blendsearch.config import EngineConfig
-from blendsearch.documents import Document, Enrichment, StoredDocument, content_hash
+from blendsearch.documents import Document, Enrichment, StoredDocument, clip_texts, content_hash
 from blendsearch.encoders.base import Encoder
 from blendsearch.exceptions import BlendsearchError, ItemError
+from blendsearch.ingest.commit import Commit, Committer
+from blendsearch.ingest.readers import jsonable, row_id
+from blendsearch.ingest.report import IngestProgress, IngestSummary, Rejection
+from blendsearch.ingest.workers import ImageJob, Prepared, WorkerPool, prepare_images, resolve_workers
 
-__all__ = ["IngestProgress", "IngestSummary", "Rejection", "ingest_items", "items_from_documents"]
-
-
-class Rejection(BaseModel):
-    """One rejected item: where it was, why, and what it contained (so nothing is lost)."""
-
-    position: int
-    id: str | None = None
-    stage: str
-    reason: str
-    raw: dict[str, Any] = Field(default_factory=dict)
-
-
-class IngestSummary(BaseModel):
-    """Counts of one ingest run. ``read == indexed + rejected``; ``unchanged`` is part of ``indexed``."""
-
-    read: int = 0
-    indexed: int = 0
-    written: int = 0
-    unchanged: int = 0
-    rejected: int = 0
-    seconds: float = 0.0
-    items_per_second: float = 0.0
-    encode_seconds: float = 0.0
-    rejects_file: str | None = None
-    model: str | None = None
-    notices: list[str] = Field(default_factory=list)
-
-
-class IngestProgress(BaseModel):
-    """Reported after each batch."""
-
-    read: int
-    indexed: int
-    rejected: int
-    total: int | None = None
-    elapsed_s: float
+__all__ = ["IngestProgress", "IngestSummary", "Rejection", "ingest_items"]
 
 
 class _Pending(BaseModel):
@@ -73,17 +54,30 @@ class _Pending(BaseModel):
     position: int
     raw: dict[str, Any]
     document: Document
+    line: int | None = None
     image_bytes: bytes | None = None
     image: Any = None  # PIL image once decoded
+    colours: list[str] | None = None  # named by a worker with the decoding (None: not yet)
     hash: str = ""
 
 
-def items_from_documents(documents: Iterable[Document]) -> Iterator[Any]:
-    """Adapt already-mapped Documents to the reader's item shape (position, raw, document, error)."""
-    from blendsearch.ingest.readers import RawItem
+#: A reject decided while a batch is read or staged, applied when the batch is finished (in order):
+#: the arguments of :meth:`_Ingest.reject`.
+_Deferred = tuple[int, "str | None", str, str, dict[str, Any], "int | None", "int | None"]
 
-    for position, doc in enumerate(documents, start=1):
-        yield RawItem(position=position, raw=doc.model_dump(mode="json"), document=doc, error=None)
+
+class _Batch:
+    """One batch on its way: read, staged (images fetched, hashes looked up, decoding handed to the
+    workers), finished (rejects applied, encoded, written)."""
+
+    def __init__(self) -> None:
+        self.items: list[_Pending] = []
+        self.rejects: list[_Deferred] = []
+        self.read = 0  # rows read when the batch closed: what its progress report says
+        self.unchanged = 0
+        self.changed: list[_Pending] = []
+        self.prepared: Any = None  # Future[list[Prepared]] of the changed items with image bytes
+        self.job: ImageJob | None = None
 
 
 def _settings_fingerprint(config: EngineConfig, encoder: Encoder | None) -> str:
@@ -102,7 +96,7 @@ class _Ingest:
         encoder: Encoder | None,
         config: EngineConfig,
         image_source: Any,
-        rejects: TextIO | None,
+        rejects: BinaryIO | None,
         tag_vocabulary: list[str],
         progress: Callable[[IngestProgress], None] | None,
         total: int | None,
@@ -113,90 +107,178 @@ class _Ingest:
         self.summary = IngestSummary(model=encoder.fingerprint if encoder else None)
         self.fingerprint = _settings_fingerprint(config, encoder)
         self.seen: dict[str, int] = {}
+        self.unwritten: list[bytes] = []  # reject lines of the batch being finished, not yet durable
+        self.unwritten_count = 0  # rejects found since the last commit (lines only with a rejects file)
+        self.counting = threading.Lock()  # the summary's counts, shared with the commit thread
+        self.reasons: Counter[str] = Counter()
+        self.fields: dict[str, None] = {}
+        self.rows_looked_at = 0
         self.started = time.perf_counter()
         self.tags = tag_vocabulary
+        self.pool = WorkerPool(
+            resolve_workers(config.ingest, encoder.threads if encoder else None),
+            config.ingest.worker_kind,
+            colours=config.enrichment.colours,
+        )
         self.tag_vectors: np.ndarray | None = None
         if encoder is not None and tag_vocabulary and config.enrichment.tags and encoder.supports_texts:
             prompts = [config.enrichment.tag_template.format(tag=t.lower()) for t in tag_vocabulary]
             self.tag_vectors = encoder.encode_texts(prompts)
 
     # -- bookkeeping -------------------------------------------------------------------------------
-    def reject(self, position: int, id_: str | None, stage: str, reason: str, raw: dict[str, Any]) -> None:
-        self.summary.rejected += 1
-        if self.rejects_out is not None:
-            line = Rejection(position=position, id=id_, stage=stage, reason=reason, raw=raw)
-            self.rejects_out.write(json.dumps(line.model_dump(mode="json"), default=str) + "\n")
+    def reject(
+        self,
+        position: int,
+        id_: str | None,
+        stage: str,
+        reason: str,
+        raw: dict[str, Any],
+        line: int | None = None,
+        offset: int | None = None,
+    ) -> bytes | None:
+        """Count a reject and queue its line for the batch being finished; returns the line (None
+        without a rejects file). The commit thread calls it for the rejects of the write itself."""
+        with self.counting:
+            self.summary.rejected += 1
+            known = reason in self.reasons or len(self.reasons) < 20
+            self.reasons[reason if known else "(other reasons)"] += 1
+        if self.rejects_out is None:
+            return None
+        record = Rejection(
+            position=position, id=id_, stage=stage, reason=reason, raw=jsonable(raw), line=line, offset=offset
+        )
+        return record.line_bytes()
 
-    def report(self) -> None:
+    def apply_rejects(self, batch: _Batch) -> None:
+        """The rejects the batch found while read and staged, in the order found."""
+        for args in batch.rejects:
+            self.found(*args)
+        batch.rejects = []
+
+    def found(self, *args: Any) -> None:
+        """A reject of the ingest's own thread, made durable with the batch being finished."""
+        line = self.reject(*args)
+        self.unwritten_count += 1
+        if line is not None:
+            self.unwritten.append(line)
+
+    def commit(self, encoded: list[tuple[Any, StoredDocument]], unchanged: int, read: int | None) -> None:
+        """Hand the batch, with the rejects found since the last commit, to the committer."""
+        lines, count = self.unwritten, self.unwritten_count
+        self.unwritten, self.unwritten_count = [], 0
+        self.committer.submit(Commit(encoded, lines, count, unchanged, read))
+
+    def written(self, count: int) -> None:
+        with self.counting:
+            self.summary.written += count
+            self.summary.indexed += count
+
+    def write_failed(self, pending: _Pending, reason: str) -> bytes | None:
+        return self.reject(pending.position, pending.document.id, "write", reason, pending.raw, pending.line)
+
+    def note_fields(self, item: Any) -> None:
+        """Remember the first rows' field names, for the hint when no row has the id field."""
+        if self.rows_looked_at < 50 and item.parsed and len(self.fields) < 50:
+            self.rows_looked_at += 1
+            for key in item.raw:
+                if key != "_cells" and len(self.fields) < 50:
+                    self.fields[str(key)] = None
+
+    def report(self, read: int, indexed: int, rejected: int) -> None:
         if self.progress is not None:
             self.progress(
                 IngestProgress(
-                    read=self.summary.read,
-                    indexed=self.summary.indexed,
-                    rejected=self.summary.rejected,
+                    read=read,
+                    indexed=indexed,
+                    rejected=rejected,
                     total=self.total,
                     elapsed_s=time.perf_counter() - self.started,
                 )
             )
 
     # -- steps -----------------------------------------------------------------------------------
-    def accept(self, item: Any) -> _Pending | None:
+    def accept(self, item: Any, batch: _Batch) -> _Pending | None:
         """Reading and de-duplication: a read error or an id seen earlier in this run is a reject."""
         self.summary.read += 1
+        self.note_fields(item)
+        line, offset = getattr(item, "line", None), getattr(item, "offset", None)
         if item.error is not None or item.document is None:
-            self.reject(
-                item.position,
-                item.raw.get(self.config.fields.id),
-                "read",
-                item.error or "unreadable",
-                item.raw,
-            )
+            id_ = row_id(item, self.config.fields)
+            reason = item.error or "unreadable"
+            batch.rejects.append((item.position, id_, "read", reason, item.raw, line, offset))
             return None
         doc: Document = item.document
         if doc.id in self.seen:
-            self.reject(
-                item.position,
-                doc.id,
-                "read",
-                f"duplicate id (first read at row {self.seen[doc.id]})",
-                item.raw,
-            )
+            reason = f"duplicate id (first read at row {self.seen[doc.id]})"
+            batch.rejects.append((item.position, doc.id, "read", reason, item.raw, line, offset))
             return None
         self.seen[doc.id] = item.position
-        return _Pending(position=item.position, raw=item.raw, document=doc)
+        doc, cut = clip_texts(doc)
+        self.summary.truncated += cut
+        return _Pending(position=item.position, raw=item.raw, document=doc, line=line)
 
-    def fetch(self, batch: list[_Pending]) -> list[_Pending]:
-        from blendsearch.ingest.images import decode_image
-
+    def stage(self, batch: _Batch, *, many: bool) -> None:
+        """Fetch the batch's images, skip the unchanged, and hand the decoding to the workers."""
         kept: list[_Pending] = []
-        for pending in batch:
+        # A batch's images are fetched concurrently on the source's bounded pool, results in order.
+        fetched = iter(self.images.fetch_many([p.document.image for p in batch.items if p.document.image]))
+        for pending in batch.items:
             doc = pending.document
             if doc.image:
-                try:
-                    pending.image_bytes = self.images.fetch(doc.image)
-                except ItemError as exc:
-                    self.reject(pending.position, doc.id, "image", str(exc), pending.raw)
+                result = next(fetched)
+                if isinstance(result, ItemError):
+                    batch.rejects.append(
+                        (pending.position, doc.id, "image", str(result), pending.raw, pending.line, None)
+                    )
                     continue
+                pending.image_bytes = result
             elif not doc.text():
-                self.reject(
-                    pending.position, doc.id, "read", "item has neither text nor an image", pending.raw
+                reason = "item has neither text nor an image"
+                batch.rejects.append(
+                    (pending.position, doc.id, "read", reason, pending.raw, pending.line, None)
                 )
                 continue
             pending.hash = content_hash(doc, pending.image_bytes, self.fingerprint)
             kept.append(pending)
-        known = self.backend.content_hashes([p.document.id for p in kept])
-        changed: list[_Pending] = []
+        with self.committer.backend_lock:
+            known = self.backend.content_hashes([p.document.id for p in kept])
         for pending in kept:
             if known.get(pending.document.id) == pending.hash:
-                self.summary.unchanged += 1
-                self.summary.indexed += 1
-                continue
+                batch.unchanged += 1
+            else:
+                batch.changed.append(pending)
+        blobs = [p.image_bytes for p in batch.changed if p.image_bytes is not None]
+        if blobs:
+            settings = self.config.enrichment
+            batch.job = ImageJob(
+                max_pixels=self.config.ingest.max_image_pixels,
+                max_side=self.config.ingest.max_image_side,
+                colours=settings.max_colours if settings.colours else None,
+            )
+            batch.prepared = self.pool.submit(blobs, batch.job, many=many)
+
+    def decoded(self, batch: _Batch) -> list[_Pending]:
+        """The batch's changed items with their images decoded; an image that would not decode is a reject."""
+        results: list[Prepared] = []
+        if batch.prepared is not None:
+            try:
+                results = batch.prepared.result()
+            except BlendsearchError:
+                raise
+            except Exception:  # noqa: BLE001 - a worker that died (BrokenProcessPool): decode here instead
+                blobs = [p.image_bytes for p in batch.changed if p.image_bytes is not None]
+                assert batch.job is not None
+                results = prepare_images(blobs, batch.job)
+        outcomes = iter(results)
+        changed: list[_Pending] = []
+        for pending in batch.changed:
             if pending.image_bytes is not None:
-                try:
-                    pending.image = decode_image(pending.image_bytes)
-                except ItemError as exc:
-                    self.reject(pending.position, pending.document.id, "image", str(exc), pending.raw)
+                image, colours, error = next(outcomes)
+                if error is not None:
+                    doc_id = pending.document.id
+                    self.found(pending.position, doc_id, "image", error, pending.raw, pending.line, None)
                     continue
+                pending.image, pending.colours = image, colours
             changed.append(pending)
         return changed
 
@@ -210,7 +292,10 @@ class _Ingest:
         with_image = [i for i, p in enumerate(batch) if p.image is not None]
         if settings.colours:
             for i in with_image:
-                enrichments[i].colours = dominant_colours(batch[i].image, max_colours=settings.max_colours)
+                named = batch[i].colours
+                if named is None:
+                    named = dominant_colours(batch[i].image, max_colours=settings.max_colours)
+                enrichments[i].colours = named
         image_vectors: dict[int, np.ndarray] = {}
         text_vectors: dict[int, np.ndarray] = {}
         encoder = self.encoder
@@ -267,57 +352,82 @@ class _Ingest:
             try:
                 done.extend(zip([pending], self.enrich_and_encode([pending]), strict=True))
             except Exception as exc:  # noqa: BLE001
-                self.reject(
-                    pending.position,
-                    pending.document.id,
-                    "encode",
-                    f"{type(exc).__name__}: {exc}",
-                    pending.raw,
-                )
+                reason = f"{type(exc).__name__}: {exc}"
+                self.found(pending.position, pending.document.id, "encode", reason, pending.raw, pending.line)
         return done
 
-    def write(self, encoded: list[tuple[_Pending, StoredDocument]]) -> None:
-        if not encoded:
-            return
-        results = self.backend.upsert([doc for _, doc in encoded])
-        for (pending, _doc), result in zip(encoded, results, strict=True):
-            if result.ok:
-                self.summary.indexed += 1
-                self.summary.written += 1
-            else:
-                self.reject(
-                    pending.position,
-                    pending.document.id,
-                    "write",
-                    result.error or "write failed",
-                    pending.raw,
-                )
-        self.backend.flush()
-
     def run(self, items: Iterable[Any]) -> IngestSummary:
-        batch: list[_Pending] = []
         size = self.config.ingest.batch_size
-        for item in items:
-            pending = self.accept(item)
-            if pending is not None:
-                batch.append(pending)
-            if len(batch) >= size:
-                self.process(batch)
-                batch = []
-        if batch:
-            self.process(batch)
+        batch = _Batch()
+        staged: deque[_Batch] = deque()  # closed batches not finished yet, oldest first
+        ahead = min(self.pool.workers, 4)  # batches prepared while the oldest is encoded
+        self.committer = Committer(
+            self.backend,
+            self.rejects_out,
+            self.written,
+            self.write_failed,
+            self.report,
+            threaded=self.pool.workers > 0,
+        )
+        closed = 0
+        ok = False
+        try:
+            for item in items:
+                pending = self.accept(item, batch)
+                if pending is not None:
+                    batch.items.append(pending)
+                if len(batch.items) >= size:
+                    self.close(batch, staged, many=closed > 0)
+                    closed += 1
+                    while len(staged) > ahead:
+                        self.finish(staged.popleft())
+                    batch = _Batch()
+                elif len(batch.rejects) >= size:  # a run of bad rows is made durable batch by batch too
+                    while staged:
+                        self.finish(staged.popleft())
+                    self.apply_rejects(batch)
+                    self.commit([], 0, None)
+            if batch.items:
+                self.close(batch, staged, many=closed > 0)
+            while staged:
+                self.finish(staged.popleft())
+            self.apply_rejects(batch)  # bad rows after the last batch
+            self.commit([], 0, None)
+            self.committer.close()
+            ok = True
+        finally:  # a run stopped by an error keeps the rejects it found
+            self.pool.close()
+            if not ok:
+                try:
+                    self.committer.close()
+                except BaseException:  # noqa: BLE001 - the error already raised is the one to report
+                    pass
+                for waiting in (*staged, batch):
+                    self.apply_rejects(waiting)
+                self.committer.append(self.unwritten)
         self.backend.flush()
+        self.summary.reject_reasons = dict(self.reasons.most_common())
+        self.summary.fields_seen = list(self.fields)
         elapsed = time.perf_counter() - self.started
         self.summary.seconds = round(elapsed, 3)
         self.summary.items_per_second = round(self.summary.read / elapsed, 1) if elapsed > 0 else 0.0
         self.summary.encode_seconds = round(self.summary.encode_seconds, 3)
         return self.summary
 
-    def process(self, batch: list[_Pending]) -> None:
-        changed = self.fetch(batch)
-        if changed:
-            self.write(self.encode_isolating_failures(changed))
-        self.report()
+    def close(self, batch: _Batch, staged: deque[_Batch], *, many: bool) -> None:
+        batch.read = self.summary.read
+        self.stage(batch, many=many)
+        staged.append(batch)
+
+    def finish(self, batch: _Batch) -> None:
+        """Apply what the batch found, in order, encode it and hand it to the committer (which commits
+        it before the next)."""
+        self.apply_rejects(batch)
+        with self.counting:
+            self.summary.unchanged += batch.unchanged
+            self.summary.indexed += batch.unchanged
+        changed = self.decoded(batch)
+        self.commit(self.encode_isolating_failures(changed) if changed else [], batch.unchanged, batch.read)
 
 
 def ingest_items(
@@ -333,10 +443,10 @@ def ingest_items(
     total: int | None = None,
 ) -> IngestSummary:
     """Ingest reader items (see :func:`blendsearch.ingest.readers.read_catalog`) into a backend."""
-    out: TextIO | None = None
+    out: BinaryIO | None = None
     if rejects is not None:
         Path(rejects).parent.mkdir(parents=True, exist_ok=True)
-        out = open(rejects, "w", encoding="utf-8")  # noqa: SIM115 - closed below
+        out = open(rejects, "wb", buffering=0)  # noqa: SIM115 - closed below; truncated: module docstring
     try:
         run = _Ingest(backend, encoder, config, image_source, out, tag_vocabulary or [], progress, total)
         summary = run.run(items)

@@ -21,12 +21,10 @@ recommendation: rules can change without re-indexing, and multi-word rules need 
 
 from __future__ import annotations
 
-from importlib import resources
-from pathlib import Path
 from typing import Any
 
-from blendsearch.exceptions import ConfigError
 from blendsearch.mappings.settings import MappingSettings
+from blendsearch.synonym_file import SynonymRule, default_synonyms_path, read_rules
 
 __all__ = [
     "INDEX_ANALYZER",
@@ -57,24 +55,21 @@ _FOLD = ["lowercase", "asciifolding"]
 
 
 def load_synonym_rules(path: str | None = None) -> list[str]:
-    """The rules of a Solr synonym file (comments and blank lines dropped), for ``synonyms: [...]``.
+    """The usable rules of a Solr synonym file, for ``synonyms: [...]``.
 
+    Read by :func:`blendsearch.synonym_file.read_rules`, the parser the expansion stage uses, so both
+    skip the same lines and read escapes alike; phrases come back as folded words (no escapes left).
     ``path`` None reads blendsearch's own file; where that is absent there are no rules.
     """
-    if path is None:
-        packaged = resources.files("blendsearch.expansion").joinpath("data/synonyms.txt")
-        text = packaged.read_text(encoding="utf-8") if packaged.is_file() else ""
-    else:
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ConfigError(f"synonym file {path} cannot be read: {exc}") from exc
-    rules = []
-    for line in text.splitlines():
-        rule = line.strip()
-        if rule and not rule.startswith("#"):
-            rules.append(rule)
-    return rules
+    if path is None and not default_synonyms_path().is_file():
+        return []
+    return [_lucene_rule(rule) for rule in read_rules(path).rules]
+
+
+def _lucene_rule(rule: SynonymRule) -> str:
+    if rule.one_way:
+        return f"{', '.join(rule.sources)} => {', '.join(rule.targets)}"
+    return ", ".join(rule.sources)
 
 
 def keep_originals(rule: str) -> list[str]:

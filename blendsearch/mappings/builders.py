@@ -1,7 +1,7 @@
 """Index bodies (settings + mappings) and composable index templates for OpenSearch and Elasticsearch.
 
-Both share the text, keyword and number layout of :mod:`blendsearch.mappings.layout`; they differ in
-the vector field type:
+Both share the text, keyword and number layout of :mod:`~blendsearch.mappings.layout`;
+they differ in the vector field type:
 
 - OpenSearch ``knn_vector`` with an HNSW ``method`` (engine faiss or lucene), ``index.knn: true``:
   https://docs.opensearch.org/latest/field-types/supported-field-types/knn-vector/
@@ -15,7 +15,6 @@ import copy
 from collections.abc import Sequence
 from typing import Any
 
-from blendsearch.backends.fields import LEXICAL_FIELDS
 from blendsearch.mappings.analysis import (
     INDEX_ANALYZER,
     KEYWORD_NORMALIZER,
@@ -24,13 +23,14 @@ from blendsearch.mappings.analysis import (
 )
 from blendsearch.mappings.layout import (
     DOC_FIELD,
+    INDEX_VECTOR_FIELDS,
     KEYWORD_PREFIX,
     NUMBER_PREFIX,
     VALUE_PREFIX,
-    VECTOR_FIELDS,
     field_key,
 )
 from blendsearch.mappings.settings import MappingSettings
+from blendsearch.search_fields import LEXICAL_FIELDS
 
 __all__ = [
     "OPENSEARCH_SPACE_TYPES",
@@ -94,7 +94,10 @@ def _common_mapping(settings: MappingSettings) -> dict[str, Any]:
 def _vector_dims(settings: MappingSettings) -> dict[str, int]:
     if settings.dim is None:
         return {}
-    return {VECTOR_FIELDS["image"]: settings.dim, VECTOR_FIELDS["text"]: settings.text_dim or settings.dim}
+    return {
+        INDEX_VECTOR_FIELDS["image"]: settings.dim,
+        INDEX_VECTOR_FIELDS["text"]: settings.text_dim or settings.dim,
+    }
 
 
 def build_opensearch_mapping(settings: MappingSettings) -> dict[str, Any]:

@@ -4,7 +4,7 @@ One layout for OpenSearch and Elasticsearch, so the mapping builders and the que
 
 - ``id``: keyword, the document id as given (BM25 ties break on it, as in MemoryBackend)
 - ``title``, ``description``, ``attributes``, ``colours``, ``tags``, ``generated``: text, one per logical
-  lexical field (:data:`~blendsearch.backends.fields.LEXICAL_FIELDS`)
+  lexical field (:data:`~blendsearch.search_fields.LEXICAL_FIELDS`)
 - ``kw.<field>``: keyword, every filterable value as casefolded text (term/terms filters)
 - ``num.<field>``: double, every value that parses as a number (range filters)
 - ``val.<field>``: double, values that were numbers or booleans in the catalogue (non-text equality)
@@ -13,7 +13,7 @@ One layout for OpenSearch and Elasticsearch, so the mapping builders and the que
 - ``content_hash``: keyword (ingest skips unchanged items)
 - ``doc``: object, not indexed: the StoredDocument as JSON minus vectors (what get() returns)
 
-Filterable values come from :func:`blendsearch.backends.fields.filter_fields`, so attributes, generated
+Filterable values come from :func:`blendsearch.search_fields.filter_fields`, so attributes, generated
 colours/tags and the id filter exactly as :func:`blendsearch.filters.matches` says.
 """
 
@@ -25,8 +25,8 @@ from typing import Any
 import numpy as np
 
 from blendsearch._types import AttributeValue
-from blendsearch.backends.fields import document_fields, filter_fields
 from blendsearch.documents import StoredDocument
+from blendsearch.search_fields import document_fields, filter_fields
 from blendsearch.text import words
 
 __all__ = [
@@ -34,7 +34,7 @@ __all__ = [
     "KEYWORD_PREFIX",
     "NUMBER_PREFIX",
     "VALUE_PREFIX",
-    "VECTOR_FIELDS",
+    "INDEX_VECTOR_FIELDS",
     "field_key",
     "from_source",
     "to_source",
@@ -45,7 +45,7 @@ NUMBER_PREFIX = "num"
 VALUE_PREFIX = "val"
 DOC_FIELD = "doc"
 #: Logical vector field (VectorRequest.field) -> index field.
-VECTOR_FIELDS = {"image": "image_vector", "text": "text_vector"}
+INDEX_VECTOR_FIELDS = {"image": "image_vector", "text": "text_vector"}
 
 
 def field_key(name: str) -> str:
@@ -104,7 +104,7 @@ def to_source(doc: StoredDocument) -> dict[str, Any]:
     for text in document_fields(doc).values():
         seen.update(dict.fromkeys(words(text)))
     source["words"] = list(seen)
-    for logical, field in VECTOR_FIELDS.items():
+    for logical, field in INDEX_VECTOR_FIELDS.items():
         vector = _vector(doc.image_vector if logical == "image" else doc.text_vector)
         if vector is not None:
             source[field] = vector
@@ -117,7 +117,7 @@ def from_source(source: dict[str, Any], with_vectors: bool = False) -> StoredDoc
     """The stored document back from a cluster document's ``_source``."""
     doc = StoredDocument.model_validate(source[DOC_FIELD])
     if with_vectors:
-        for logical, field in VECTOR_FIELDS.items():
+        for logical, field in INDEX_VECTOR_FIELDS.items():
             if source.get(field) is not None:
                 setattr(doc, f"{logical}_vector", np.asarray(source[field], dtype=np.float32))
     return doc

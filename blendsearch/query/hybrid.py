@@ -10,7 +10,6 @@ scoring them as misses (see :func:`blendsearch.scoring.unseen_values`).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -24,9 +23,10 @@ from blendsearch.backends.base import (
     QueryClause,
     VectorRequest,
 )
-from blendsearch.config import CHANNELS, SearchSettings
+from blendsearch.config import CHANNELS, SearchSettings, check_channels, check_weights
 from blendsearch.encoders.base import l2_normalise
-from blendsearch.query.models import ChannelScore, Hit, HybridQuery
+from blendsearch.query.models import Hit, HybridQuery
+from blendsearch.query.ranked import RankedCandidates
 from blendsearch.scoring import combine, normalise, ranks_descending
 
 __all__ = [
@@ -34,6 +34,7 @@ __all__ = [
     "candidate_rows",
     "effective_settings",
     "find_unseen",
+    "fuse_arrays",
     "fuse_run",
     "plan_requests",
     "searched_fields",
@@ -62,11 +63,13 @@ class QueryRun(BaseModel):
 def effective_settings(base: SearchSettings, query: HybridQuery) -> SearchSettings:
     """The engine's settings with the query's own overrides applied (weights merge per channel)."""
     update: dict[str, object] = {}
+    weights = dict(base.weights)
     if query.weights is not None:
-        unknown = set(query.weights) - set(CHANNELS)
-        if unknown:
-            raise ValueError(f"unknown channels {sorted(unknown)}; valid: {', '.join(CHANNELS)}")
-        update["weights"] = {**base.weights, **query.weights}
+        weights.update(check_weights(query.weights, "weights", some_positive=False))
+        update["weights"] = weights
+    # The channels that would run must not all weigh 0: such a query ranks nothing.
+    running = query.channels if query.channels is not None else list(CHANNELS)
+    check_weights({c: weights.get(c, 0.0) for c in check_channels(running)}, "weights")
     for name in ("normalisation", "combination", "rrf_k", "candidates", "min_probability"):
         value = getattr(query, name)
         if value is not None:
@@ -88,34 +91,17 @@ def plan_requests(
     (text->image) and text vectors. An image query searches image vectors; text and image together search
     image vectors with their normalised sum and text vectors with the text alone.
     """
-    wanted = set(query.channels) if query.channels is not None else set(CHANNELS)
-    unknown = wanted - set(CHANNELS)
-    if unknown:
-        raise ValueError(f"unknown channels {sorted(unknown)}; valid: {', '.join(CHANNELS)}")
+    wanted = set(check_channels(query.channels)) if query.channels is not None else set(CHANNELS)
     wanted = {c for c in wanted if settings.weights.get(c, 0.0) > 0 or query.channels is not None}
     k = max(settings.candidates, query.offset + query.k)
     requests: list[ChannelRequest] = []
     if clauses:
-        if "bm25" in wanted:
-            requests.append(
-                LexicalRequest(
-                    channel="bm25",
-                    clauses=list(clauses),
-                    fields=settings.text_fields,
-                    filters=query.filters,
-                    k=k,
+        for channel, fields in (("bm25", settings.text_fields), ("metadata", settings.metadata_fields)):
+            if channel in wanted:
+                request = LexicalRequest(
+                    channel=channel, clauses=list(clauses), fields=fields, filters=query.filters, k=k
                 )
-            )
-        if "metadata" in wanted:
-            requests.append(
-                LexicalRequest(
-                    channel="metadata",
-                    clauses=list(clauses),
-                    fields=settings.metadata_fields,
-                    filters=query.filters,
-                    k=k,
-                )
-            )
+                requests.append(request)
     if vectors_available:
         if image_vector is not None and text_vector is not None:
             image_side = l2_normalise(image_vector + text_vector)
@@ -137,7 +123,7 @@ def plan_requests(
 
 
 def searched_fields(request: ChannelRequest) -> frozenset[str]:
-    """The stored fields a request reads (names as in :func:`blendsearch.backends.fields.present_fields`)."""
+    """The stored fields a request reads (names as in :func:`blendsearch.search_fields.present_fields`)."""
     if isinstance(request, LexicalRequest):
         return frozenset(name for name, boost in request.fields.items() if boost > 0)
     return frozenset({f"{request.field}_vector"})
@@ -191,22 +177,23 @@ def seen_mask(
     return seen
 
 
-def fuse_run(run: QueryRun, settings: SearchSettings | None = None) -> list[Hit]:
-    """Fuse a run's channel candidates into hits, best first (no pagination, no documents).
+def fuse_arrays(run: QueryRun, settings: SearchSettings | None = None) -> RankedCandidates:
+    """Fuse a run's channel candidates into arrays, best first (ties in order of first appearance).
 
-    Every hit lists every channel that ran, with raw/normalised/rank left None where that channel did
-    not return it, and its contribution to the fused score. Candidates in ``run.unseen`` of a channel
-    are credited with that channel's mean (:func:`blendsearch.scoring.unseen_values`), not a miss.
+    Every channel that ran gets a column; candidates in ``run.unseen`` of a channel are credited with
+    that channel's mean (:func:`blendsearch.scoring.unseen_values`), not a miss. Search builds hits only
+    for the page it returns (:meth:`RankedCandidates.hits`).
     """
     settings = settings or run.settings
     results = [r for r in run.results if r.ids]
     order = candidate_rows(results)
+    names = [r.channel for r in results]
     if not order:
-        return []
+        return RankedCandidates.empty(names)
     n, c = len(order), len(results)
     raw = np.full((n, c), np.nan)
     norm = np.full((n, c), np.nan)
-    rank = np.zeros((n, c))
+    rank = np.zeros((n, c), dtype=np.int64)
     seen = seen_mask(run.unseen, results, order)
     for j, result in enumerate(results):
         rows = np.fromiter((order[i] for i in result.ids), dtype=np.int64, count=len(result.ids))
@@ -214,38 +201,29 @@ def fuse_run(run: QueryRun, settings: SearchSettings | None = None) -> list[Hit]
         raw[rows, j] = scores
         norm[rows, j] = normalise(scores, settings.normalisation)
         rank[rows, j] = ranks_descending(scores)
-    weights = np.array([settings.weights.get(r.channel, 0.0) for r in results])
+    weights = np.array([settings.weights.get(name, 0.0) for name in names])
     fusion = combine(norm, rank, weights, settings.combination, settings.rrf_k, seen)
+    ranked = np.argsort(-fusion.scores, kind="stable")
     ids = list(order)
-    scores = fusion.scores.tolist()
-    ranked = sorted(range(n), key=lambda i: (-scores[i], i))
-    names = [r.channel for r in results]
-    # Plain lists and model_construct: the values come straight from numpy, so element access on arrays
-    # and pydantic validation would only cost time (a query fuses a few hundred candidates).
-    raw_rows, norm_rows = raw.tolist(), norm.tolist()
-    rank_rows, share_rows = rank.astype(np.int64).tolist(), fusion.contributions.tolist()
-    unseen_rows = (~seen & np.isnan(raw)).tolist()
-    hits: list[Hit] = []
-    for i in ranked:
-        channels = {
-            name: ChannelScore.model_construct(
-                raw=None if math.isnan(raw_rows[i][j]) else raw_rows[i][j],
-                normalised=None if math.isnan(norm_rows[i][j]) else norm_rows[i][j],
-                rank=rank_rows[i][j] or None,
-                contribution=share_rows[i][j],
-                unseen=unseen_rows[i][j],
-            )
-            for j, name in enumerate(names)
-        }
-        hits.append(
-            Hit.model_construct(
-                id=ids[i],
-                score=scores[i],
-                probability=None,
-                channels=channels,
-                document=None,
-                colours=[],
-                tags=[],
-            )
-        )
-    return hits
+    return RankedCandidates(
+        ids=[ids[i] for i in ranked.tolist()],
+        channels=names,
+        scores=fusion.scores[ranked],
+        raw=raw[ranked],
+        normalised=norm[ranked],
+        rank=rank[ranked],
+        contributions=fusion.contributions[ranked],
+        unseen=(~seen & np.isnan(raw))[ranked],
+    )
+
+
+def fuse_run(run: QueryRun, settings: SearchSettings | None = None) -> list[Hit]:
+    """Fuse a run's channel candidates into hits, best first (no pagination, no documents).
+
+    Every hit lists every channel that ran, with raw/normalised/rank left None where that channel did
+    not return it, and its contribution to the fused score. Candidates in ``run.unseen`` of a channel
+    are credited with that channel's mean (:func:`blendsearch.scoring.unseen_values`), not a miss.
+    For callers that need every candidate as a hit (tuning, evaluation, calibration fitting); search
+    uses :func:`fuse_arrays` and builds hits for its page only.
+    """
+    return fuse_arrays(run, settings).hits()

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from blendsearch.config import check_channels, check_weights
 from blendsearch.documents import Document
 from blendsearch.filters import Filter
 
@@ -36,6 +37,23 @@ class HybridQuery(BaseModel):
     expand: bool | dict[str, Any] | None = None
     min_probability: float | None = Field(default=None, ge=0.0, le=1.0)
     with_documents: bool = True
+
+    @field_validator("weights", mode="before")
+    @classmethod
+    def _valid_weights(cls, value: object) -> object:
+        # All-zero is checked once merged with the engine's weights (see query.hybrid.effective_settings).
+        if isinstance(value, dict):
+            return check_weights(value, "weights", some_positive=False)
+        return value
+
+    @field_validator("channels")
+    @classmethod
+    def _valid_channels(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None:
+            if not value:
+                raise ValueError("channels: an empty list runs nothing; leave it unset to run every channel")
+            check_channels(value, "channels")
+        return value
 
     @model_validator(mode="after")
     def _needs_something(self) -> HybridQuery:

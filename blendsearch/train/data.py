@@ -20,6 +20,7 @@ import numpy as np
 
 from blendsearch._types import PathInput
 from blendsearch.config import FieldMapping
+from blendsearch.encoders.own.folder import fit_image
 from blendsearch.exceptions import BlendsearchError, CatalogError
 from blendsearch.paths import blendsearch_home
 
@@ -65,25 +66,6 @@ class TrainingPairs:
         """One int per pair, equal for pairs with the same caption (they count as positives of each other)."""
         index: dict[str, int] = {}
         return np.array([index.setdefault(text, len(index)) for text in self.texts], dtype=np.int64)
-
-
-def fit_image(image: PILImage, height: int, width: int) -> np.ndarray:
-    """Resize into ``height`` x ``width`` keeping the aspect ratio, centred on white: uint8 [h, w, 3].
-
-    Catalogue photos sit on white, so padding with white adds no edge the model could learn from.
-    """
-    from PIL import Image
-
-    rgb = image.convert("RGB")
-    if rgb.size == (width, height):
-        return np.asarray(rgb, dtype=np.uint8)
-    scale = min(width / rgb.width, height / rgb.height)
-    size = (max(1, round(rgb.width * scale)), max(1, round(rgb.height * scale)))
-    canvas = Image.new("RGB", (width, height), (255, 255, 255))
-    canvas.paste(
-        rgb.resize(size, Image.Resampling.BICUBIC), ((width - size[0]) // 2, (height - size[1]) // 2)
-    )
-    return np.asarray(canvas, dtype=np.uint8)
 
 
 def pairs_from_images(

@@ -4,18 +4,23 @@ SQLite is the only durable state: documents, vectors (float32 blobs), the attrib
 on and the FTS5 index. Vector search runs on a float32 matrix loaded lazily from SQLite (exact) or on a
 faiss HNSW graph built from it (approximate, cached as ``vectors-<field>.faiss``); both are rebuilt
 whenever the store's ``generation`` (bumped by every write) differs from the one they were built at.
+BM25 runs on a tantivy index derived the same way (Lucene's formula, BM25F; see :mod:`.lexical`), or on
+the FTS5 table with ``lexical="fts5"`` (or when tantivy is not installed).
+
+Many processes may open one index at once: SQLite's WAL lets searches read while an ingest commits, and an
+index directory the user cannot write is opened read-only (searches work, writes say why they cannot).
+The model fingerprint of the vectors is kept in ``meta`` and written in the same transaction as them.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 import time
-from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -23,87 +28,59 @@ import numpy as np
 
 from blendsearch._types import PathInput
 from blendsearch.backends.base import Backend, ChannelResult, LexicalRequest, UpsertResult, VectorRequest
-from blendsearch.backends.embedded import store
-from blendsearch.backends.embedded.vectors import EXACT_SUBSET_MAX, FieldVectors, HnswIndex, exact_search
-from blendsearch.backends.fields import LEXICAL_FIELDS, VECTOR_FIELDS, document_fields
-from blendsearch.documents import Enrichment, StoredDocument
-from blendsearch.exceptions import BackendError, BlendsearchError, ConfigError, IndexError_, map_exceptions
+from blendsearch.backends.embedded import inventory, store
+from blendsearch.backends.embedded.allowed import AllowedSet, AllowedSets
+from blendsearch.backends.embedded.fts5 import fts5_ranked
+from blendsearch.backends.embedded.lexical import (
+    COMMIT_INTERVAL,
+    LEXICAL_MODES,
+    LexicalMode,
+    Row,
+    TantivyLexicalIndex,
+    load_tantivy,
+    profile_of,
+)
+from blendsearch.backends.embedded.lexical_rows import StoreRows, ids_of, indexed_rows
+from blendsearch.backends.embedded.records import (
+    DOC_COLUMNS,
+    blob,
+    checked_vector,
+    document_from_row,
+    field_texts,
+)
+from blendsearch.backends.embedded.sql import select_in
+from blendsearch.backends.embedded.vector_rows import load_field_vectors
+from blendsearch.backends.embedded.vectors import (
+    EF_SEARCH,
+    EXACT_SUBSET_MAX,
+    FieldVectors,
+    HnswIndex,
+    exact_search,
+)
+from blendsearch.documents import StoredDocument
+from blendsearch.exceptions import (
+    BackendError,
+    BlendsearchError,
+    ConfigError,
+    IndexCorruptError,
+    IndexError_,
+    map_exceptions,
+)
 from blendsearch.filters import Filter
-from blendsearch.text import stem, words
+from blendsearch.search_fields import LEXICAL_FIELDS
 
 __all__ = ["EmbeddedBackend", "VectorSearchMode"]
 
 VectorSearchMode = Literal["auto", "exact", "hnsw"]
 _MODES = ("auto", "exact", "hnsw")
 
-#: SQLite allows 999 bound parameters in older builds; IN lists are chunked below that.
-_CHUNK = 900
-#: With several clauses each SQL query returns this many times k, so the Python merge rarely misses
-#: a document that is strong in the sum but not in any single clause's top k.
-_CLAUSE_OVERFETCH = 4
-#: How many filter combinations keep their allowed-key set (per store generation).
-_ALLOWED_CACHE = 32
-
 _ErrorMap = Mapping[type[BaseException], type[BlendsearchError]]
 _STORAGE_ERRORS: _ErrorMap = {sqlite3.Error: IndexError_}
 _SEARCH_ERRORS: _ErrorMap = {sqlite3.Error: BackendError}
 
-_DOC_COLUMNS = "id, title, description, attributes, image, enrichment, content_hash"
 
-
-def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
-    for start in range(0, len(items), _CHUNK):
-        yield items[start : start + _CHUNK]
-
-
-def _blob(vector: np.ndarray | None) -> bytes | None:
-    return None if vector is None else np.ascontiguousarray(vector, dtype="<f4").tobytes()
-
-
-def _checked_vector(vector: np.ndarray | None, name: str) -> np.ndarray | None:
-    if vector is None:
-        return None
-    array = np.asarray(vector, dtype=np.float32)
-    if array.ndim != 1 or array.size == 0:
-        raise ValueError(f"{name} must be a non-empty 1-d vector, got shape {array.shape}")
-    if not np.isfinite(array).all():
-        raise ValueError(f"{name} has NaN or infinite values")
-    return array
-
-
-def _field_texts(doc: StoredDocument) -> list[str]:
-    texts = document_fields(doc)
-    return [texts[name] for name in LEXICAL_FIELDS]
-
-
-def _match_expression(text: str, columns: list[str]) -> str | None:
-    """FTS5 MATCH text: the clause's words OR-ed, each quoted, restricted to ``columns``.
-
-    Words are passed unstemmed (FTS5's porter stems them as it stemmed the indexed text); words with
-    the same stem are sent once so a clause never counts one term twice.
-    """
-    by_stem: dict[str, str] = {}
-    for word in words(text):
-        by_stem.setdefault(stem(word), word)
-    if not by_stem:
-        return None
-    terms = " OR ".join('"' + w.replace('"', '""') + '"' for w in by_stem.values())
-    return "{" + " ".join(columns) + "} : (" + terms + ")"
-
-
-@dataclass
-class _AllowedSet:
-    """The documents one filter combination allows, at one store generation."""
-
-    generation: int
-    table: str
-    _keys: np.ndarray | None = None
-
-    def keys(self, conn: sqlite3.Connection) -> np.ndarray:
-        if self._keys is None:
-            rows = conn.execute(f"SELECT doc_key FROM temp.{self.table} ORDER BY doc_key")
-            self._keys = np.fromiter((r[0] for r in rows), dtype=np.int64)
-        return self._keys
+def _writable(folder: Path, store_path: Path) -> bool:
+    return os.access(folder, os.W_OK) and (not store_path.exists() or os.access(store_path, os.W_OK))
 
 
 class EmbeddedBackend(Backend):
@@ -112,6 +89,11 @@ class EmbeddedBackend(Backend):
     ``vector_search``: ``exact`` scans every vector (fast below a few hundred thousand), ``hnsw`` uses a
     faiss HNSW graph (``hnsw_m`` links per node, ``ef_search`` candidates per query), ``auto`` uses
     HNSW once a field has ``ann_threshold`` vectors.
+
+    ``read_only``: None opens read-only exactly when the directory (or the store file) is not writable.
+    ``verify`` runs ``PRAGMA quick_check`` on open (callers pass it after a crash, or when asked);
+    ``require_store`` makes a missing or zero-byte store an error instead of a new empty index.
+    ``lexical_fields``: the field boosts of the lexical channels to index for from the first write.
     """
 
     def __init__(
@@ -121,36 +103,102 @@ class EmbeddedBackend(Backend):
         vector_search: VectorSearchMode = "auto",
         ann_threshold: int = 200_000,
         hnsw_m: int = 32,
-        ef_search: int = 128,
+        ef_search: int = EF_SEARCH,
+        lexical: LexicalMode = "auto",
+        lexical_fields: Sequence[Mapping[str, float]] = (),
+        read_only: bool | None = None,
+        verify: bool = False,
+        require_store: bool = False,
     ) -> None:
         if vector_search not in _MODES:
             raise ConfigError(f"unknown vector_search {vector_search!r}; valid: {', '.join(_MODES)}")
         if ann_threshold < 1 or hnsw_m < 2 or ef_search < 1:
             raise ConfigError("ann_threshold and ef_search must be >= 1, hnsw_m >= 2")
+        if lexical not in LEXICAL_MODES:
+            raise ConfigError(f"unknown lexical {lexical!r}; valid: {', '.join(LEXICAL_MODES)}")
+        #: ``tantivy``: Lucene BM25 (:mod:`.lexical`); ``fts5``: SQLite's ``bm25()``; ``auto``: tantivy when
+        #: importable, else FTS5.
+        self.lexical: LexicalMode = lexical
+        #: The field boosts of the lexical channels searched: tantivy indexes their combined fields from the
+        #: first write (other boosts get theirs on first search, by a rebuild).
+        self.lexical_fields = [dict(fields) for fields in lexical_fields]
+        if lexical == "tantivy":
+            load_tantivy(required=True)
         self.path = Path(path)
         self.vector_search: VectorSearchMode = vector_search
         self.ann_threshold = ann_threshold
         self.hnsw_m = hnsw_m
         self.ef_search = ef_search
+        store_path = self.path / store.STORE_FILE
+        if require_store and (not store_path.is_file() or store_path.stat().st_size == 0):
+            state = "empty (0 bytes)" if store_path.is_file() else "missing"
+            raise IndexCorruptError(
+                f"{store_path} is {state} but {self.path} holds an index: {store.rebuild_hint(store_path)}"
+            )
+        if read_only is None:
+            read_only = self.path.is_dir() and not _writable(self.path, store_path)
+        self.read_only = read_only
+        if not read_only:
+            try:
+                self.path.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise IndexError_(f"cannot create index directory {self.path}: {exc}") from exc
+        self._conn = store.connect(store_path, read_only=read_only)
+        #: Whether this open ran ``PRAGMA quick_check`` (and it passed).
+        self.integrity_checked = False
         try:
-            self.path.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise IndexError_(f"cannot create index directory {self.path}: {exc}") from exc
-        self._conn = store.connect(self.path / store.STORE_FILE)
-        try:
-            store.migrate(self._conn)
+            if verify:
+                store.quick_check(self._conn, store_path)
+                self.integrity_checked = True
+            pending = store.pending_migrations(self._conn)
+            if read_only:
+                store.refuse_newer_format(self._conn)
+                if pending:
+                    raise IndexError_(
+                        f"{store_path} needs migrations ({', '.join(pending)}) but is read-only: "
+                        "open it once with write access"
+                    )
+            else:
+                store.migrate(self._conn)
             self._store_id = self._meta("store_id")
+        except sqlite3.OperationalError as exc:
+            self._conn.close()
+            raise IndexError_(f"cannot open index store {store_path}: {exc}") from exc
+        except sqlite3.DatabaseError as exc:
+            self._conn.close()
+            hint = store.rebuild_hint(store_path)
+            raise IndexCorruptError(f"{store_path} cannot be read ({exc}): {hint}") from exc
         except BaseException:
             self._conn.close()
             raise
+        self._model: tuple[str, int] | None = None
+        self._wrote = False
         self._lock = threading.RLock()
         self._closed = False
         self._vectors: dict[tuple[str, int], FieldVectors] = {}
         self._vocabulary: tuple[int, dict[str, int]] | None = None
-        self._allowed_sets: dict[str, _AllowedSet] = {}
-        self._allowed_serial = 0
+        self._allowed_sets = AllowedSets()
+        self._tantivy: TantivyLexicalIndex | None | Literal[False] = None  # False: FTS5 only
+        #: Commits tantivy writes left pending ``COMMIT_INTERVAL`` after the last one (see :meth:`flush`).
+        self._commit_timer: threading.Timer | None = None
 
     # -- plumbing ------------------------------------------------------------------------------
+    @property
+    def store_id(self) -> str:
+        """The random id the store got when it was created (a re-created store has another)."""
+        return self._store_id
+
+    def record_model(self, fingerprint: str, dim: int) -> None:
+        """The model of the vectors upserted from now on, recorded in the same transaction as them."""
+        self._model = (fingerprint, int(dim))
+
+    def vector_model(self) -> tuple[str | None, int | None]:
+        """(fingerprint, dim) of the model the stored vectors come from; (None, None) if not recorded."""
+        with self._reading(_STORAGE_ERRORS) as conn:
+            fingerprint = store.get_meta(conn, "model_fingerprint")
+            dim = store.get_meta(conn, "model_dim")
+        return fingerprint, int(dim) if dim else None
+
     def _meta(self, key: str) -> str:
         row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return row[0] if row else ""
@@ -161,6 +209,8 @@ class EmbeddedBackend(Backend):
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
         """One write transaction under the lock; it bumps the generation so derived data is rebuilt."""
+        if self.read_only:
+            raise IndexError_(f"{self.path} is opened read-only (the folder is not writable); cannot write")
         with self._lock, map_exceptions(_STORAGE_ERRORS):
             self._conn.execute("BEGIN IMMEDIATE")
             try:
@@ -173,6 +223,7 @@ class EmbeddedBackend(Backend):
                     self._conn.execute("ROLLBACK")
                 raise
             self._conn.execute("COMMIT")
+            self._wrote = True
 
     @contextmanager
     def _reading(self, errors: _ErrorMap) -> Iterator[sqlite3.Connection]:
@@ -180,19 +231,10 @@ class EmbeddedBackend(Backend):
             yield self._conn
 
     def _keys(self, conn: sqlite3.Connection, ids: Sequence[str]) -> dict[str, int]:
-        found: dict[str, int] = {}
-        for chunk in _chunks(ids):
-            marks = ", ".join("?" * len(chunk))
-            found.update(conn.execute(f"SELECT id, doc_key FROM docs WHERE id IN ({marks})", chunk))
-        return found
+        return dict(select_in(conn, "SELECT id, doc_key FROM docs WHERE id IN", ids))
 
     def _ids_of(self, conn: sqlite3.Connection, keys: Sequence[int]) -> dict[int, str]:
-        found: dict[int, str] = {}
-        for start in range(0, len(keys), _CHUNK):
-            chunk = keys[start : start + _CHUNK]
-            marks = ", ".join("?" * len(chunk))
-            found.update(conn.execute(f"SELECT doc_key, id FROM docs WHERE doc_key IN ({marks})", chunk))
-        return found
+        return ids_of(conn, keys)
 
     # -- writing -------------------------------------------------------------------------------
     def upsert(self, documents: Sequence[StoredDocument]) -> list[UpsertResult]:
@@ -201,23 +243,26 @@ class EmbeddedBackend(Backend):
         prepared: dict[str, tuple[StoredDocument, bytes | None, bytes | None, int | None]] = {}
         for doc in documents:
             try:
-                image = _checked_vector(doc.image_vector, "image_vector")
-                text = _checked_vector(doc.text_vector, "text_vector")
+                image = checked_vector(doc.image_vector, "image_vector")
+                text = checked_vector(doc.text_vector, "text_vector")
                 if image is not None and text is not None and image.size != text.size:
                     raise ValueError(f"image_vector has {image.size} dimensions but text_vector {text.size}")
             except ValueError as exc:
                 results.append(UpsertResult(id=doc.id, ok=False, error=str(exc)))
                 continue
             dim = image.size if image is not None else (text.size if text is not None else None)
-            prepared[doc.id] = (doc, _blob(image), _blob(text), dim)
+            prepared[doc.id] = (doc, blob(image), blob(text), dim)
             results.append(UpsertResult(id=doc.id, ok=True))
         if not prepared:
             return results
         now = time.time()
         with self._transaction() as conn:
+            before = self._generation()
+            self._lexical_hold(before)
             ids = list(prepared)
             existing = self._keys(conn, ids)
             old = [(key,) for key in existing.values()]
+            indexed = self._indexed_texts(conn, [key for (key,) in old])
             conn.executemany("DELETE FROM fts WHERE rowid = ?", old)
             conn.executemany("DELETE FROM attrs WHERE doc_key = ?", old)
             next_key = conn.execute("SELECT coalesce(max(doc_key), 0) + 1 FROM docs").fetchone()[0]
@@ -250,15 +295,29 @@ class EmbeddedBackend(Backend):
                     for doc, image, text, dim in prepared.values()
                 ],
             )
+            lexical_rows: list[Row] = [
+                (keys[doc.id], field_texts(doc), [row[1:] for row in store.attribute_rows(keys[doc.id], doc)])
+                for doc, *_ in prepared.values()
+            ]
             conn.executemany(
                 f"INSERT INTO fts (rowid, {', '.join(LEXICAL_FIELDS)})"
                 f" VALUES (?{', ?' * len(LEXICAL_FIELDS)})",
-                [(keys[doc.id], *_field_texts(doc)) for doc, *_ in prepared.values()],
+                [(key, *texts) for key, texts, _ in lexical_rows],
             )
             conn.executemany(
                 "INSERT INTO attrs (doc_key, key, value_text, value_num, is_text) VALUES (?, ?, ?, ?, ?)",
-                [row for doc, *_ in prepared.values() for row in store.attribute_rows(keys[doc.id], doc)],
+                [(key, *row) for key, _, attrs in lexical_rows for row in attrs],
             )
+            if self._model is not None and any(dim is not None for *_, dim in prepared.values()):
+                conn.executemany(
+                    "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                    [("model_fingerprint", self._model[0]), ("model_dim", str(self._model[1]))],
+                )
+        # A document whose indexed text and filter values did not change is left alone in tantivy, whose
+        # statistics count a replaced document until segments merge (as Lucene's do): re-ingesting scores
+        # like before.
+        changed = [r for r in lexical_rows if indexed.get(r[0]) != (tuple(r[1]), frozenset(r[2]))]
+        self._lexical_written(changed, [], before)
         return results
 
     def delete(self, ids: Iterable[str]) -> int:
@@ -266,74 +325,42 @@ class EmbeddedBackend(Backend):
         if not unique:
             return 0
         with self._transaction() as conn:
+            before = self._generation()
+            self._lexical_hold(before)
             keys = [(key,) for key in self._keys(conn, unique).values()]
             conn.executemany("DELETE FROM fts WHERE rowid = ?", keys)
             conn.executemany("DELETE FROM attrs WHERE doc_key = ?", keys)
             conn.executemany("DELETE FROM docs WHERE doc_key = ?", keys)
+        self._lexical_written([], [key for (key,) in keys], before)
         return len(keys)
 
     def flush(self) -> None:
-        """Every upsert/delete already commits; this moves the WAL into the main file."""
+        """Every upsert/delete already commits to SQLite; this commits the tantivy writes still pending,
+        so every other process searches them once it returns, and moves the WAL into the main file."""
+        if self.read_only:
+            return
         with self._reading(_STORAGE_ERRORS) as conn:
+            self._stop_commit_timer()
+            if self._tantivy:
+                self._tantivy.commit()
             conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
     # -- reading -------------------------------------------------------------------------------
     def content_hashes(self, ids: Sequence[str]) -> dict[str, str]:
-        found: dict[str, str] = {}
         with self._reading(_STORAGE_ERRORS) as conn:
-            for chunk in _chunks(list(ids)):
-                marks = ", ".join("?" * len(chunk))
-                found.update(
-                    conn.execute(f"SELECT id, content_hash FROM docs WHERE id IN ({marks})", chunk).fetchall()
-                )
-        return found
+            return dict(select_in(conn, "SELECT id, content_hash FROM docs WHERE id IN", list(ids)))
 
     def get(self, ids: Sequence[str], with_vectors: bool = False) -> list[StoredDocument]:
-        columns = _DOC_COLUMNS + (", image_vector, text_vector" if with_vectors else "")
-        rows: dict[str, tuple] = {}
+        columns = DOC_COLUMNS + (", image_vector, text_vector" if with_vectors else "")
         with self._reading(_STORAGE_ERRORS) as conn:
-            for chunk in _chunks(list(dict.fromkeys(ids))):
-                marks = ", ".join("?" * len(chunk))
-                for row in conn.execute(f"SELECT {columns} FROM docs WHERE id IN ({marks})", chunk):
-                    rows[row[0]] = row
-        return [self._document(rows[i]) for i in ids if i in rows]
-
-    @staticmethod
-    def _document(row: tuple) -> StoredDocument:
-        id_, title, description, attributes, image, enrichment, content_hash = row[:7]
-        vectors = [None if b is None else np.frombuffer(b, dtype="<f4").astype(np.float32) for b in row[7:9]]
-        return StoredDocument(
-            id=id_,
-            title=title,
-            description=description,
-            attributes=json.loads(attributes),
-            image=image,
-            enrichment=Enrichment.model_validate_json(enrichment),
-            content_hash=content_hash,
-            image_vector=vectors[0] if vectors else None,
-            text_vector=vectors[1] if vectors else None,
-        )
+            sql = f"SELECT {columns} FROM docs WHERE id IN"
+            rows = {row[0]: row for row in select_in(conn, sql, list(dict.fromkeys(ids)))}
+        return [document_from_row(rows[i]) for i in ids if i in rows]
 
     def present_fields(self, ids: Sequence[str]) -> dict[str, frozenset[str]]:
         """Flags read from the FTS row (the indexed text) and the vector columns' NULLs, not documents."""
-        names = (*LEXICAL_FIELDS, *VECTOR_FIELDS)
-        flags = ", ".join(
-            [
-                *(f"trim(f.{name}) != ''" for name in LEXICAL_FIELDS),
-                *(f"d.{n} IS NOT NULL" for n in VECTOR_FIELDS),
-            ]
-        )
-        found: dict[str, frozenset[str]] = {}
         with self._reading(_STORAGE_ERRORS) as conn:
-            for chunk in _chunks(list(dict.fromkeys(ids))):
-                marks = ", ".join("?" * len(chunk))
-                sql = (
-                    f"SELECT d.id, {flags} FROM docs d JOIN fts f ON f.rowid = d.doc_key"
-                    f" WHERE d.id IN ({marks})"
-                )
-                for id_, *present in conn.execute(sql, chunk):
-                    found[id_] = frozenset(n for n, p in zip(names, present, strict=True) if p)
-        return found
+            return inventory.present_fields(conn, ids)
 
     def count(self) -> int:
         with self._reading(_STORAGE_ERRORS) as conn:
@@ -346,49 +373,117 @@ class EmbeddedBackend(Backend):
         rows.sort()
         return [id_ for _, id_ in rows]
 
+    def write_generation(self) -> int:
+        """The store's ``generation``: every write transaction bumps it, in any process."""
+        with self._reading(_STORAGE_ERRORS):
+            return self._generation()
+
     def vocabulary(self) -> dict[str, int]:
         """Folded unstemmed words -> document frequency, from the stored text; cached per generation."""
         with self._reading(_STORAGE_ERRORS) as conn:
             generation = self._generation()
             if self._vocabulary is None or self._vocabulary[0] != generation:
-                df: Counter[str] = Counter()
-                for row in conn.execute(f"SELECT {', '.join(LEXICAL_FIELDS)} FROM fts"):
-                    df.update(set(words(" ".join(row))))
-                self._vocabulary = (generation, dict(df))
+                self._vocabulary = (generation, inventory.vocabulary(conn))
             return dict(self._vocabulary[1])
 
+    def filter_field_kinds(self) -> dict[str, bool]:
+        """The ``attrs`` keys and whether each has a number (see :func:`.inventory.filter_field_kinds`)."""
+        with self._reading(_STORAGE_ERRORS) as conn:
+            return inventory.filter_field_kinds(conn)
+
     # -- searching -----------------------------------------------------------------------------
+    def _lexical_index(self) -> TantivyLexicalIndex | None:
+        """The tantivy index when this backend uses one (``lexical``), created on first use."""
+        if self._tantivy is None:
+            module = load_tantivy(required=self.lexical == "tantivy") if self.lexical != "fts5" else None
+            self._tantivy = False if module is None else TantivyLexicalIndex(
+                self.path / "lexical-tantivy",
+                self._store_id,
+                module,
+                [profile_of(fields) for fields in self.lexical_fields],
+            )
+        return self._tantivy or None
+
+    def _lexical_hold(self, generation: int) -> None:
+        """Take tantivy's writer before a store write (see :meth:`TantivyLexicalIndex.hold`)."""
+        index = self._lexical_index()
+        if index is not None and index.hold(generation):
+            self._arm_commit_timer()  # releases the lock even when the SQLite write fails
+
+    def _lexical_written(self, rows: Sequence[Row], deleted: Sequence[int], before: int) -> None:
+        """Apply a committed write to the tantivy index; one that was not current is rebuilt from SQLite."""
+        index = self._lexical_index()
+        if index is not None:
+            with self._lock:
+                if not index.apply(rows, deleted, before, before + 1):
+                    with self._reading(_STORAGE_ERRORS) as conn:
+                        index.ready(self._generation(), StoreRows(conn))
+                if index.pending:
+                    self._arm_commit_timer()
+
+    def _arm_commit_timer(self) -> None:
+        if self._commit_timer is None:
+            self._commit_timer = threading.Timer(COMMIT_INTERVAL, self._commit_pending)
+            self._commit_timer.daemon = True
+            self._commit_timer.start()
+
+    def _stop_commit_timer(self) -> None:
+        """Cancel the timer (under the lock): the caller commits now."""
+        if self._commit_timer is not None:
+            self._commit_timer.cancel()
+            self._commit_timer = None
+
+    def _commit_pending(self) -> None:
+        """The timer's commit: writes that stopped coming reach other processes within the interval even
+        when nobody calls :meth:`flush` (a caller of :meth:`upsert` alone)."""
+        with self._lock:
+            self._commit_timer = None
+            if self._closed or not self._tantivy:
+                return
+            self._tantivy.commit()
+
+    def _indexed_texts(
+        self, conn: sqlite3.Connection, keys: Sequence[int]
+    ) -> dict[int, tuple[tuple[str, ...], frozenset[tuple[str, str, int | float | None, int]]]]:
+        """The texts and filter values of documents about to be replaced (only needed to keep tantivy in
+        step)."""
+        if not keys or self._lexical_index() is None:
+            return {}
+        return indexed_rows(conn, keys)
+
     def search_lexical(self, request: LexicalRequest) -> ChannelResult:
-        """BM25 (FTS5 ``bm25()`` with the field boosts as column weights), one SQL query per clause."""
-        weights = [max(float(request.fields.get(name, 0.0)), 0.0) for name in LEXICAL_FIELDS]
-        columns = [name for name, weight in zip(LEXICAL_FIELDS, weights, strict=True) if weight > 0]
-        queries = [
-            (expression, clause.weight)
-            for clause in request.clauses
-            if clause.weight > 0 and (expression := _match_expression(clause.text, columns)) is not None
-        ]
-        if not columns or not queries:
+        """Lucene's BM25 scoring the fields as one (BM25F) on the tantivy index (see :mod:`.lexical`), else
+        FTS5's ``bm25()`` (``lexical="fts5"``)."""
+        index = self._lexical_index()
+        if index is None:
+            return self._search_fts5(request)
+        profile = profile_of(request.fields)
+        if not profile:
             return ChannelResult(channel=request.channel)
-        limit = request.k if len(queries) == 1 else request.k * _CLAUSE_OVERFETCH
-        by_key: dict[int, float] = {}
+        with self._reading(_SEARCH_ERRORS) as conn:
+            generation = self._generation()
+            source = None if self.read_only else StoreRows(conn)
+            if not index.ready(generation, source, profile):
+                if self.lexical == "tantivy":
+                    raise BackendError(f"the tantivy index in {self.path} is stale and cannot be rebuilt")
+                return self._search_fts5(request)
+            allowed = None
+            if request.filters:  # indexed terms; the allowed key set only when the index cannot say
+                allowed = index.filter_query(request.filters)
+                if allowed is None:  # built per search: a rebuild (a new profile) changes the schema
+                    allowed = index.keys_query(self._allowed(conn, request.filters).keys(conn))
+            clauses = [(clause.text, clause.weight) for clause in request.clauses]
+            ranked = index.search(profile, clauses, request.k, allowed)
+            ids = self._ids_of(conn, [key for key, _ in ranked])
+        found = [(ids[key], score) for key, score in ranked if key in ids]
+        best = sorted(found, key=lambda kv: (-kv[1], kv[0]))[: request.k]
+        return ChannelResult(channel=request.channel, ids=[i for i, _ in best], scores=[s for _, s in best])
+
+    def _search_fts5(self, request: LexicalRequest) -> ChannelResult:
+        """BM25 (FTS5 ``bm25()`` with the field boosts as column weights), one SQL query per clause."""
         with self._reading(_SEARCH_ERRORS) as conn:
             allowed = self._allowed(conn, request.filters).table if request.filters else None
-            # No join with docs here: FTS5 sorts rowids, ids are looked up for the winners only. The unary
-            # ``+`` keeps SQLite from pushing the rowid list into FTS5 (one full-text query per allowed id).
-            marks = ", ".join("?" * len(weights))
-            sql = (
-                f"SELECT rowid, -bm25(fts, {marks}) AS score FROM fts WHERE fts MATCH ?"
-                + (f" AND +rowid IN (SELECT doc_key FROM temp.{allowed})" if allowed else "")
-                + " ORDER BY score DESC, rowid LIMIT ?"
-            )
-            for expression, clause_weight in queries:
-                params = [*weights, expression, limit]
-                for key, score in conn.execute(sql, params):
-                    by_key[key] = by_key.get(key, 0.0) + clause_weight * score
-            ranked = sorted(by_key.items(), key=lambda kv: -kv[1])
-            if len(ranked) > request.k:  # keep the ties at the cut, so ids break them as MemoryBackend does
-                cut = ranked[request.k - 1][1]
-                ranked = [kv for kv in ranked if kv[1] >= cut]
+            ranked = fts5_ranked(conn, request, allowed)
             ids = self._ids_of(conn, [key for key, _ in ranked])
         best = sorted(((ids[key], score) for key, score in ranked), key=lambda kv: (-kv[1], kv[0]))
         best = best[: request.k]
@@ -421,58 +516,20 @@ class EmbeddedBackend(Backend):
             scores=[float(s) for s in scores],
         )
 
-    def _allowed(self, conn: sqlite3.Connection, filters: list[Filter]) -> _AllowedSet:
-        """The documents passing the filters, as a temp table (for FTS5) and sorted keys (for vectors).
-
-        Kept per filter combination until the store changes, so the channels of one query (two lexical,
-        two vector) compute it once.
-        """
-        generation = self._generation()
-        signature = json.dumps([f.model_dump() for f in filters], sort_keys=True)
-        cached = self._allowed_sets.pop(signature, None)
-        if cached is not None and cached.generation != generation:
-            conn.execute(f"DROP TABLE IF EXISTS temp.{cached.table}")
-            cached = None
-        if cached is None:
-            while len(self._allowed_sets) >= _ALLOWED_CACHE:
-                evicted = self._allowed_sets.pop(next(iter(self._allowed_sets)))
-                conn.execute(f"DROP TABLE IF EXISTS temp.{evicted.table}")
-            self._allowed_serial += 1
-            cached = _AllowedSet(generation=generation, table=f"allowed_{self._allowed_serial}")
-            sql, params = store.filter_sql(filters) or ("SELECT doc_key FROM docs", [])
-            conn.execute(f"CREATE TEMP TABLE {cached.table} (doc_key INTEGER PRIMARY KEY)")
-            conn.execute(f"INSERT OR IGNORE INTO temp.{cached.table} (doc_key) {sql}", params)
-        self._allowed_sets[signature] = cached  # most recently used last
-        return cached
+    def _allowed(self, conn: sqlite3.Connection, filters: list[Filter]) -> AllowedSet:
+        """The documents passing the filters (see :meth:`.allowed.AllowedSets.get`)."""
+        return self._allowed_sets.get(conn, filters, self._generation())
 
     def _field_vectors(self, conn: sqlite3.Connection, field: str, dim: int) -> FieldVectors:
-        """The field's vectors of dimension ``dim``, reloaded when the store changed.
-
-        Vectors of another dimension (e.g. mid-way through re-encoding with a new model) are not
-        comparable with the query and are left out. One table scan loads both fields, since each row
-        holds both blobs.
-        """
+        """The field's vectors of dimension ``dim`` (:func:`.vector_rows.load_field_vectors`), reloaded
+        when the store changed."""
         generation = self._generation()
         cached = self._vectors.get((field, dim))
         if cached is not None and cached.generation == generation:
             return cached
         self._vectors = {k: v for k, v in self._vectors.items() if v.generation == generation}
-        size = 4 * dim
-        rows = conn.execute(
-            "SELECT doc_key, id, image_vector, text_vector FROM docs"
-            " WHERE length(image_vector) = ? OR length(text_vector) = ? ORDER BY doc_key",
-            (size, size),
-        ).fetchall()
-        for name, column in (("image", 2), ("text", 3)):
-            kept = [r for r in rows if r[column] is not None and len(r[column]) == size]
-            self._vectors[(name, dim)] = FieldVectors(
-                generation=generation,
-                keys=np.fromiter((r[0] for r in kept), dtype=np.int64, count=len(kept)),
-                ids=[r[1] for r in kept],
-                matrix=np.frombuffer(b"".join(r[column] for r in kept), dtype="<f4")
-                .astype(np.float32)
-                .reshape(-1, dim),
-            )
+        for name, vectors in load_field_vectors(conn, generation, dim).items():
+            self._vectors[(name, dim)] = vectors
         return self._vectors[(field, dim)]
 
     def _hnsw(self, vectors: FieldVectors, field: str) -> HnswIndex:
@@ -507,10 +564,14 @@ class EmbeddedBackend(Backend):
             self._vectors.clear()
             self._allowed_sets.clear()
             self._vocabulary = None
-            try:
-                self._conn.execute("PRAGMA optimize")
-            except sqlite3.Error:
-                pass
+            self._stop_commit_timer()
+            if self._tantivy:
+                self._tantivy.close()
+            if self._wrote:  # a search-only connection leaves the file as it found it
+                try:
+                    self._conn.execute("PRAGMA optimize")
+                except sqlite3.Error:
+                    pass
             self._conn.close()
 
     def __repr__(self) -> str:

@@ -10,16 +10,18 @@ from __future__ import annotations
 
 import math
 import sqlite3
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 from blendsearch._types import AttributeValue
-from blendsearch.backends.fields import LEXICAL_FIELDS, filter_fields
 from blendsearch.documents import StoredDocument
-from blendsearch.exceptions import IndexError_, IndexFormatError
+from blendsearch.exceptions import IndexCorruptError, IndexError_, IndexFormatError
 from blendsearch.filters import RangeFilter, TermFilter, TermsFilter
+from blendsearch.search_fields import LEXICAL_FIELDS, filter_fields
 
 __all__ = [
+    "BUSY_TIMEOUT_S",
     "FORMAT_VERSION",
     "MIGRATIONS",
     "STORE_FILE",
@@ -27,7 +29,12 @@ __all__ = [
     "connect",
     "filter_sql",
     "format_version",
+    "get_meta",
     "migrate",
+    "pending_migrations",
+    "quick_check",
+    "rebuild_hint",
+    "refuse_newer_format",
 ]
 
 #: The on-disk layout this code writes and reads; bump it (with a migration) on incompatible changes.
@@ -35,6 +42,10 @@ FORMAT_VERSION = 1
 
 #: The file name of the store inside an index directory.
 STORE_FILE = "store.sqlite"
+
+#: How long a connection waits for another process's lock before failing (readers wait only for a
+#: checkpoint; a second writer waits for the current batch to commit).
+BUSY_TIMEOUT_S = 30.0
 
 #: FTS5 tokenizer; agrees with :func:`blendsearch.text.analyze` (fold, split on non-alphanumerics, Porter).
 TOKENIZER = "porter unicode61 remove_diacritics 2"
@@ -114,19 +125,39 @@ def m003_fts(conn: sqlite3.Connection) -> None:
     conn.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5({columns}, tokenize='{TOKENIZER}')")
 
 
-def connect(path: Path) -> sqlite3.Connection:
+def connect(path: Path, *, read_only: bool = False) -> sqlite3.Connection:
     """Open (creating) the store in WAL mode; transactions are explicit (``isolation_level=None``).
 
     WAL with ``synchronous=NORMAL`` keeps every committed transaction across a process crash (kill -9);
-    only a power loss can drop the last commits, never corrupt the file.
+    only a power loss can drop the last commits, never corrupt the file. Readers never block the writer
+    and wait (busy timeout) rather than fail on a lock. ``read_only`` opens without writing anything (an
+    index directory the user cannot write); with no WAL file left, nobody can be writing, so the file is
+    opened ``immutable`` (SQLite then needs no ``-shm`` file it could not create).
     """
     try:
-        conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=30.0)
+        if read_only:
+            wal = path.with_name(path.name + "-wal")
+            flags = "mode=ro" + ("" if wal.exists() else "&immutable=1")
+            conn = sqlite3.connect(
+                f"{path.resolve().as_uri()}?{flags}",
+                uri=True,
+                check_same_thread=False,
+                isolation_level=None,
+                timeout=BUSY_TIMEOUT_S,
+            )
+        else:
+            conn = sqlite3.connect(
+                str(path), check_same_thread=False, isolation_level=None, timeout=BUSY_TIMEOUT_S
+            )
     except sqlite3.Error as exc:
         raise IndexError_(f"cannot open index store {path}: {exc}") from exc
     try:
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
+        if read_only:
+            conn.execute("PRAGMA query_only=ON")
+        else:
+            _use_wal(conn)
+            conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA temp_store=MEMORY")
         conn.execute("PRAGMA cache_size=-65536")
     except sqlite3.OperationalError as exc:
@@ -138,6 +169,64 @@ def connect(path: Path) -> sqlite3.Connection:
     return conn
 
 
+def _use_wal(conn: sqlite3.Connection) -> None:
+    """Switch to WAL (persistent: only the store's first opener changes it), retrying while locked.
+
+    Changing the journal mode needs an exclusive lock, and SQLite answers "database is locked" at once
+    (its busy handler is not called) when another process is opening the same new file at that moment:
+    two ingests creating one index raced on it. WAL is then usually set by the other process already.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    while True:
+        try:
+            mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
+            if str(mode).lower() != "wal":
+                conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
+
+
+def rebuild_hint(path: Path) -> str:
+    """The way out of a damaged store, named in every such error."""
+    return (
+        "rebuild the index from the catalogue into a new directory "
+        f"(`blendsearch ingest CATALOG --index NEW_DIR`), then replace {path.parent}"
+    )
+
+
+def quick_check(conn: sqlite3.Connection, path: Path) -> None:
+    """``PRAGMA quick_check`` (b-tree structure and records, no index-vs-table cross-check: linear time).
+
+    Raises :class:`IndexCorruptError` naming the file and the way to rebuild.
+    """
+    try:
+        problems = [row[0] for row in conn.execute("PRAGMA quick_check(20)")]
+    except sqlite3.DatabaseError as exc:
+        problems = [str(exc)]
+    if problems != ["ok"]:
+        raise IndexCorruptError(
+            f"{path} failed its integrity check ({'; '.join(problems[:3])}): {rebuild_hint(path)}"
+        )
+
+
+def get_meta(conn: sqlite3.Connection, key: str) -> str | None:
+    """A ``meta`` value, or None when unset."""
+    row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+    return row[0] if row else None
+
+
+def pending_migrations(conn: sqlite3.Connection) -> list[str]:
+    """Names of the migrations this store has not had yet (all of them for a new file)."""
+    has_table = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_migrations'"
+    ).fetchone()
+    done = {row[0] for row in conn.execute("SELECT name FROM _migrations")} if has_table else set()
+    return [fn.__name__ for fn in MIGRATIONS if fn.__name__ not in done]
+
+
 def format_version(conn: sqlite3.Connection) -> int | None:
     """The format version recorded in the store, or None for a new (empty) file."""
     has_meta = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").fetchone()
@@ -147,40 +236,55 @@ def format_version(conn: sqlite3.Connection) -> int | None:
     return int(row[0]) if row else None
 
 
+_MIGRATIONS_TABLE = "CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT)"
+
+
 def migrate(conn: sqlite3.Connection) -> list[str]:
     """Apply the migrations not yet recorded, each in its own transaction; returns the names applied.
 
-    Raises :class:`IndexFormatError` when the store was written by a newer format than this code reads.
+    Safe against a concurrent opener (two ingests creating one index): each migration runs under
+    ``BEGIN IMMEDIATE`` (one writer at a time, the other waits) and is re-checked inside it, so the second
+    process finds it recorded and skips it. Raises :class:`IndexFormatError` when the store was written by
+    a newer format than this code reads.
     """
     try:
-        found = format_version(conn)
-        if found is not None and found > FORMAT_VERSION:
-            raise IndexFormatError(
-                f"the index has format version {found}, this blendsearch reads up to {FORMAT_VERSION}; "
-                "upgrade blendsearch or rebuild the index"
-            )
-        conn.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT)")
-        done = {row[0] for row in conn.execute("SELECT name FROM _migrations")}
+        refuse_newer_format(conn)
+        if not pending_migrations(conn):
+            return []
         applied: list[str] = []
         for fn in MIGRATIONS:
-            if fn.__name__ in done:
-                continue
             conn.execute("BEGIN IMMEDIATE")
             try:
-                fn(conn)
-                conn.execute(
-                    "INSERT INTO _migrations (name, applied_at) VALUES (?, datetime('now'))", (fn.__name__,)
-                )
+                conn.execute(_MIGRATIONS_TABLE)
+                done = conn.execute("SELECT 1 FROM _migrations WHERE name = ?", (fn.__name__,)).fetchone()
+                if not done:
+                    fn(conn)
+                    conn.execute(
+                        "INSERT INTO _migrations (name, applied_at) VALUES (?, datetime('now'))",
+                        (fn.__name__,),
+                    )
             except BaseException:
-                conn.execute("ROLLBACK")
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
                 raise
             conn.execute("COMMIT")
-            applied.append(fn.__name__)
+            if not done:
+                applied.append(fn.__name__)
         return applied
     except sqlite3.OperationalError as exc:
         raise IndexError_(f"cannot migrate the index store: {exc}") from exc
     except sqlite3.DatabaseError as exc:
         raise IndexFormatError(f"cannot read the index store: {exc}") from exc
+
+
+def refuse_newer_format(conn: sqlite3.Connection) -> None:
+    """Raise :class:`IndexFormatError` when the store was written by a newer layout than this code's."""
+    found = format_version(conn)
+    if found is not None and found > FORMAT_VERSION:
+        raise IndexFormatError(
+            f"the index has format version {found}, this blendsearch reads up to {FORMAT_VERSION}; "
+            "upgrade blendsearch or rebuild the index"
+        )
 
 
 # -- the attribute table: what a document writes and how a filter reads it --------------------------------

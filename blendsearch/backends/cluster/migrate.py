@@ -14,10 +14,22 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from blendsearch.backends.remote_common import call_client, dialect_for_client, versioned_index_name
+from blendsearch.backends.cluster.client import call_client, dialect_for_client
 from blendsearch.exceptions import BackendError, ConfigError
 
-__all__ = ["MigrationResult", "alias_targets", "create_index", "migrate", "point_alias"]
+__all__ = [
+    "MigrationResult",
+    "alias_targets",
+    "create_index",
+    "migrate",
+    "point_alias",
+    "versioned_index_name",
+]
+
+
+def versioned_index_name(alias: str, version: int) -> str:
+    """The concrete index behind an alias: ``products`` -> ``products-v1``; migrations bump the version."""
+    return f"{alias}-v{version}"
 
 
 class MigrationResult(BaseModel):

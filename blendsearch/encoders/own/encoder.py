@@ -1,7 +1,8 @@
 """The encoder that loads a model folder written by ``blendsearch train`` (``blendsearch_model.json``).
 
 Images are fitted into the model's input size exactly as training fitted them (aspect kept, white
-padding), so vectors at search time match what the model learned.
+padding), so vectors at search time match what the model learned. Nothing from the training loop is
+imported here.
 """
 
 from __future__ import annotations
@@ -14,28 +15,11 @@ from typing import Any
 import numpy as np
 
 from blendsearch.encoders.base import Encoder
-from blendsearch.exceptions import EncoderError, IndexFormatError
-from blendsearch.train.data import fit_image
-from blendsearch.train.loop import FORMAT_VERSION, MODEL_FILE, TOKENIZER_FILE, WEIGHTS_FILE, hf_pixel_values
+from blendsearch.encoders.own.folder import TOKENIZER_FILE, WEIGHTS_FILE, fit_image, read_model_info
+from blendsearch.encoders.own.hf_io import features, pixel_values, tokenize
+from blendsearch.exceptions import EncoderError
 
-__all__ = ["DualEncoderEncoder", "read_model_info"]
-
-
-def read_model_info(folder: str | Path) -> dict[str, Any]:
-    """The parsed ``blendsearch_model.json`` of a model folder, format version checked."""
-    path = Path(folder) / MODEL_FILE
-    try:
-        info = json.loads(path.read_text())
-    except FileNotFoundError as exc:
-        raise EncoderError(f"{folder} is not a blendsearch model folder (no {MODEL_FILE})") from exc
-    except json.JSONDecodeError as exc:
-        raise EncoderError(f"{path} is not valid JSON: {exc}") from exc
-    version = info.get("format_version")
-    if not isinstance(version, int) or version > FORMAT_VERSION:
-        raise IndexFormatError(
-            f"{path} has format version {version!r}; this blendsearch reads up to {FORMAT_VERSION}"
-        )
-    return info
+__all__ = ["DualEncoderEncoder"]
 
 
 class DualEncoderEncoder(Encoder):
@@ -71,8 +55,8 @@ class DualEncoderEncoder(Encoder):
     def _load_own(self, folder: Path, info: dict[str, Any]) -> None:
         from safetensors.torch import load_file
 
-        from blendsearch.train.model import ModelConfig, build_model
-        from blendsearch.train.tokenizer import load_tokenizer
+        from blendsearch.encoders.own.model import ModelConfig, build_model
+        from blendsearch.encoders.own.tokenizer import load_tokenizer
 
         config = ModelConfig.model_validate(info["model"])
         self.model = build_model(config)
@@ -105,8 +89,6 @@ class DualEncoderEncoder(Encoder):
         return self._torch.from_numpy(array).to(self.device).permute(0, 3, 1, 2)
 
     def _encode_image_batch(self, images: list) -> np.ndarray:
-        from blendsearch.train.loop import _features
-
         with self._torch.inference_mode():
             if self.kind == "dual_encoder":
                 pixels = self._pixels(images)
@@ -114,29 +96,22 @@ class DualEncoderEncoder(Encoder):
             # As in training: fitted into the training pairs' size, then resized to the model's.
             fitted = np.stack([fit_image(img, *self.source_size) for img in images])
             pixels = self._torch.from_numpy(fitted).to(self.device).permute(0, 3, 1, 2)
-            values = hf_pixel_values(pixels, self.height, self.width, self.mean, self.std)
-            return _features(self.model.get_image_features(pixel_values=values)).float().cpu().numpy()
+            values = pixel_values(pixels, self.height, self.width, self.mean, self.std)
+            return features(self.model.get_image_features(pixel_values=values)).float().cpu().numpy()
 
     def _encode_text_batch(self, texts: list[str]) -> np.ndarray:
-        from blendsearch.train.loop import _features
-        from blendsearch.train.tokenizer import encode_batch
+        from blendsearch.encoders.own.tokenizer import encode_batch
 
         with self._torch.inference_mode():
             if self.kind == "dual_encoder":
                 ids = self._torch.from_numpy(encode_batch(self.tokenizer, texts, self.max_text_length))
                 return self.model.text(ids.to(self.device)).float().cpu().numpy()
-            encoded = self.tokenizer(
-                texts,
-                padding=self.text_padding,
-                truncation=True,
-                max_length=self.max_text_length,
-                return_tensors="pt",
-            )
+            encoded = tokenize(self.tokenizer, texts, self.text_padding, self.max_text_length)
             kwargs = {}
             if self.text_padding != "max_length":
-                kwargs["attention_mask"] = encoded["attention_mask"].to(self.device)
-            output = self.model.get_text_features(input_ids=encoded["input_ids"].to(self.device), **kwargs)
-            return _features(output).float().cpu().numpy()
+                kwargs["attention_mask"] = self._torch.from_numpy(encoded["attention_mask"]).to(self.device)
+            ids = self._torch.from_numpy(encoded["input_ids"]).to(self.device)
+            return features(self.model.get_text_features(input_ids=ids, **kwargs)).float().cpu().numpy()
 
     def close(self) -> None:
         self.model = None

@@ -1,6 +1,6 @@
 """The Elasticsearch 8.x backend, plus optional server-side fusion with retrievers.
 
-Everything but k-NN is shared with OpenSearch in :mod:`blendsearch.backends.remote_common`.
+Everything but k-NN is shared with OpenSearch in :mod:`blendsearch.backends.cluster.backend`.
 k-NN is the top-level ``knn`` search section with ``filter`` and ``num_candidates``:
 https://www.elastic.co/guide/en/elasticsearch/reference/8.15/knn-search.html
 
@@ -16,16 +16,12 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 from blendsearch.backends.base import ChannelRequest, LexicalRequest, VectorRequest
-from blendsearch.backends.remote_common import (
-    ClientDialect,
-    RemoteBackend,
-    filter_clauses,
-    lexical_query,
-    load_dialect,
-)
+from blendsearch.backends.cluster.backend import RemoteBackend
+from blendsearch.backends.cluster.client import ClientDialect, load_dialect
+from blendsearch.backends.cluster.queries import filter_clauses, lexical_query
 from blendsearch.exceptions import ConfigError
 from blendsearch.mappings.builders import build_elasticsearch_mapping
-from blendsearch.mappings.layout import VECTOR_FIELDS
+from blendsearch.mappings.layout import INDEX_VECTOR_FIELDS
 from blendsearch.mappings.settings import MappingSettings
 
 __all__ = [
@@ -47,7 +43,7 @@ def num_candidates(k: int, factor: float = 2.0) -> int:
 def knn_section(request: VectorRequest, candidates_factor: float = 2.0) -> dict[str, Any]:
     """The ``knn`` section (or knn retriever) of a vector request, filters applied during the search."""
     section: dict[str, Any] = {
-        "field": VECTOR_FIELDS[request.field],
+        "field": INDEX_VECTOR_FIELDS[request.field],
         "query_vector": [float(x) for x in request.vector.ravel()],
         "k": request.k,
         "num_candidates": num_candidates(request.k, candidates_factor),
@@ -58,7 +54,7 @@ def knn_section(request: VectorRequest, candidates_factor: float = 2.0) -> dict[
 
 
 class ElasticsearchBackend(RemoteBackend):
-    """Backend on an Elasticsearch index; see :class:`~blendsearch.backends.remote_common.RemoteBackend`."""
+    """Backend on an Elasticsearch index; see :class:`~blendsearch.backends.cluster.backend.RemoteBackend`."""
 
     product = "Elasticsearch"
 

@@ -1,19 +1,8 @@
-"""What the OpenSearch and Elasticsearch backends share: query bodies, filter translation and the backend.
+"""The backend both clusters share: every :class:`~blendsearch.backends.base.Backend` method written once
+over a client, with the dialect modules (``opensearch.py``, ``elasticsearch.py``) supplying the client's
+exceptions, the index body, the k-NN body and the score conversion through a handful of hooks.
 
-The two clusters speak the same DSL except for k-NN (OpenSearch: a ``knn`` query clause; Elasticsearch:
-a top-level ``knn`` section) and how a vector score maps back to a cosine. :class:`RemoteBackend`
-implements every :class:`~blendsearch.backends.base.Backend` method once; the subclasses in
-``opensearch.py`` and ``elasticsearch.py`` supply the client, the mapping, the k-NN body and the score
-conversion through a handful of hooks.
-
-Semantics follow :class:`~blendsearch.backends.memory.MemoryBackend`:
-
-- lexical: per clause a ``multi_match`` of type ``most_fields`` (the sum of per-field BM25, field
-  boosts as ``title^2``) with the clause weight as ``boost``, summed in a ``bool.should``; ties break on
-  the id like MemoryBackend's sort;
-- filters: :func:`blendsearch.filters.matches` over the ``kw``/``num``/``val`` fields of
-  :mod:`blendsearch.mappings.layout`;
-- vector scores come back as cosines; nothing is fused here (fusion is :mod:`blendsearch.scoring`'s).
+Vector scores come back as cosines; nothing is fused here (fusion is :mod:`blendsearch.scoring`'s).
 """
 
 from __future__ import annotations
@@ -21,7 +10,6 @@ from __future__ import annotations
 import abc
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from blendsearch.backends.base import (
@@ -32,233 +20,32 @@ from blendsearch.backends.base import (
     UpsertResult,
     VectorRequest,
 )
-from blendsearch.backends.bulk import BulkOutcome, BulkSettings, bulk_write, error_reason
-from blendsearch.backends.fields import LEXICAL_FIELDS
-from blendsearch.documents import StoredDocument
-from blendsearch.exceptions import (
-    BackendConnectionError,
-    BackendError,
-    BlendsearchError,
-    MissingDependencyError,
-    RetryableBackendError,
+from blendsearch.backends.cluster.bulk import BulkOutcome, BulkSettings, bulk_write
+from blendsearch.backends.cluster.client import (
+    ClientDialect,
+    call_client,
+    client_errors,
+    response_error,
 )
-from blendsearch.filters import RangeFilter, TermFilter, TermsFilter
+from blendsearch.backends.cluster.migrate import alias_targets, versioned_index_name
+from blendsearch.backends.cluster.queries import lexical_query, lexical_search_body
+from blendsearch.documents import StoredDocument
+from blendsearch.exceptions import BackendError
 from blendsearch.mappings.layout import (
     DOC_FIELD,
-    KEYWORD_PREFIX,
-    NUMBER_PREFIX,
-    VALUE_PREFIX,
-    VECTOR_FIELDS,
-    field_key,
+    INDEX_VECTOR_FIELDS,
     from_source,
     to_source,
 )
 from blendsearch.mappings.settings import MappingSettings
-from blendsearch.text import stem, words
+from blendsearch.search_fields import LEXICAL_FIELDS
 
-__all__ = [
-    "ClientDialect",
-    "RemoteBackend",
-    "call_client",
-    "dialect_for_client",
-    "load_dialect",
-    "filter_clauses",
-    "lexical_query",
-    "lexical_search_body",
-    "query_text",
-    "versioned_index_name",
-]
+__all__ = ["PRESENT_FIELD_NAMES", "RemoteBackend"]
 
-_RETRY_STATUSES = (429, 502, 503, 504)
 _GET_CHUNK = 1000
 
-
 #: Cluster fields whose presence :meth:`RemoteBackend.present_fields` reports (cluster names = logical names).
-PRESENT_FIELD_NAMES = (*LEXICAL_FIELDS, *VECTOR_FIELDS.values())
-
-
-def query_text(text: str) -> str:
-    """A clause's words, folded, with repeated stems dropped.
-
-    MemoryBackend scores each distinct term of a clause once (``set(analyze(text))``); Lucene would score
-    "shoe shoes" twice, so the duplicate is removed before sending.
-    """
-    seen: set[str] = set()
-    kept: list[str] = []
-    for word in words(text):
-        key = stem(word)
-        if key not in seen:
-            seen.add(key)
-            kept.append(word)
-    return " ".join(kept)
-
-
-def _term_clause(field_name: str, values: Sequence[str | int | float | bool]) -> dict[str, Any]:
-    """Equality as blendsearch.filters._equal: text compares casefolded, numbers/booleans by value."""
-    key = field_key(field_name)
-    texts = sorted({str(v).casefold() for v in values})
-    numbers = sorted({float(v) for v in values if not isinstance(v, str)})
-    text_clause = (
-        {"term": {f"{KEYWORD_PREFIX}.{key}": texts[0]}}
-        if len(texts) == 1
-        else {"terms": {f"{KEYWORD_PREFIX}.{key}": texts}}
-    )
-    if not numbers:
-        return text_clause
-    number_clause = (
-        {"term": {f"{VALUE_PREFIX}.{key}": numbers[0]}}
-        if len(numbers) == 1
-        else {"terms": {f"{VALUE_PREFIX}.{key}": numbers}}
-    )
-    return {"bool": {"should": [text_clause, number_clause], "minimum_should_match": 1}}
-
-
-def filter_clauses(filters: Sequence[TermFilter | TermsFilter | RangeFilter]) -> list[dict[str, Any]]:
-    """Filters as ``bool.filter`` clauses (all must hold), matching :func:`blendsearch.filters.matches`."""
-    clauses: list[dict[str, Any]] = []
-    for flt in filters:
-        if isinstance(flt, TermFilter):
-            clauses.append(_term_clause(flt.field, [flt.value]))
-        elif isinstance(flt, TermsFilter):
-            clauses.append(_term_clause(flt.field, flt.values))
-        else:
-            target = f"{NUMBER_PREFIX}.{field_key(flt.field)}"
-            bounds = {
-                k: v for k, v in flt.model_dump(include={"gte", "gt", "lte", "lt"}).items() if v is not None
-            }
-            clauses.append({"range": {target: bounds}} if bounds else {"exists": {"field": target}})
-    return clauses
-
-
-def lexical_query(request: LexicalRequest) -> dict[str, Any] | None:
-    """The BM25 query of a lexical request; None when no clause has a searchable word."""
-    fields = [f"{name}^{boost:g}" for name, boost in request.fields.items()]
-    should = []
-    for clause in request.clauses:
-        text = query_text(clause.text)
-        if text and fields:
-            should.append(
-                {
-                    "multi_match": {
-                        "query": text,
-                        "fields": fields,
-                        "type": "most_fields",
-                        "boost": clause.weight,
-                    }
-                }
-            )
-    if not should:
-        return None
-    query: dict[str, Any] = {"should": should, "minimum_should_match": 1}
-    if request.filters:
-        query["filter"] = filter_clauses(request.filters)
-    return {"bool": query}
-
-
-def lexical_search_body(request: LexicalRequest, query: dict[str, Any]) -> dict[str, Any]:
-    """A search body for one lexical channel: ids and scores only, best first, ties by id."""
-    return {
-        "size": request.k,
-        "_source": False,
-        "track_scores": True,
-        "sort": [{"_score": {"order": "desc"}}, {"id": {"order": "asc"}}],
-        "query": query,
-    }
-
-
-def versioned_index_name(alias: str, version: int) -> str:
-    """The concrete index behind an alias: ``products`` -> ``products-v1``; migrations bump the version."""
-    return f"{alias}-v{version}"
-
-
-@dataclass(frozen=True)
-class ClientDialect:
-    """A client library's helpers and exception classes, so error handling is written once."""
-
-    name: str
-    #: The client's helpers module (streaming_bulk, parallel_bulk, scan).
-    helpers: Any
-    connection_errors: tuple[type[BaseException], ...]
-    timeout_errors: tuple[type[BaseException], ...]
-    api_errors: tuple[type[BaseException], ...]
-
-    def status(self, exc: BaseException) -> int | None:
-        status = getattr(exc, "status_code", None)
-        if status is None and getattr(exc, "meta", None) is not None:
-            status = getattr(exc.meta, "status", None)
-        return status if isinstance(status, int) else None
-
-    def is_retryable(self, exc: BaseException) -> bool:
-        if isinstance(exc, self.timeout_errors + self.connection_errors):
-            return True
-        return self.status(exc) in _RETRY_STATUSES
-
-    def translate(self, exc: BaseException, what: str) -> BlendsearchError:
-        """The blendsearch error for a client exception (raise it ``from exc``)."""
-        message = f"{self.name} {what} failed: {exc}"
-        if isinstance(exc, self.timeout_errors) or self.status(exc) in _RETRY_STATUSES:
-            return RetryableBackendError(message)
-        if isinstance(exc, self.connection_errors):
-            return BackendConnectionError(message)
-        return BackendError(message)
-
-
-def load_dialect(product: str) -> ClientDialect:
-    """The dialect of ``opensearch`` (opensearch-py) or ``elasticsearch`` (elasticsearch-py 8)."""
-    try:
-        if product == "opensearch":
-            from opensearchpy import exceptions, helpers
-
-            return ClientDialect(
-                name="OpenSearch",
-                helpers=helpers,
-                connection_errors=(exceptions.ConnectionError,),
-                timeout_errors=(exceptions.ConnectionTimeout,),
-                api_errors=(exceptions.TransportError,),
-            )
-        if product == "elasticsearch":
-            import elastic_transport
-            from elasticsearch import ApiError, helpers
-
-            return ClientDialect(
-                name="Elasticsearch",
-                helpers=helpers,
-                connection_errors=(elastic_transport.ConnectionError,),
-                timeout_errors=(elastic_transport.ConnectionTimeout,),
-                api_errors=(ApiError, elastic_transport.TransportError),
-            )
-    except ImportError as exc:  # pragma: no cover - both are declared dependencies
-        package = "opensearch-py" if product == "opensearch" else "elasticsearch"
-        raise MissingDependencyError(package, purpose=f"the {product} backend") from exc
-    raise ValueError(f"unknown product {product!r}; valid: opensearch, elasticsearch")
-
-
-def dialect_for_client(client: Any) -> ClientDialect:
-    """The dialect of a client object, from the library it comes from."""
-    module = type(client).__module__
-    return load_dialect("elasticsearch" if module.startswith("elasticsearch") else "opensearch")
-
-
-def call_client(dialect: ClientDialect, what: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """Call a client method, returning plain data and raising blendsearch errors for the client's own."""
-    try:
-        return _body(fn(*args, **kwargs))
-    except BlendsearchError:
-        raise
-    except Exception as exc:
-        if isinstance(exc, dialect.api_errors + dialect.connection_errors + dialect.timeout_errors):
-            raise dialect.translate(exc, what) from exc
-        raise
-
-
-def _body(response: Any) -> Any:
-    """A response as plain data (elasticsearch-py 8 wraps bodies in ObjectApiResponse)."""
-    return getattr(response, "body", response)
-
-
-def _response_error(response: dict[str, Any]) -> str:
-    error = response.get("error")
-    return error_reason(error) if error is not None else f"status {response.get('status')}"
+PRESENT_FIELD_NAMES = (*LEXICAL_FIELDS, *INDEX_VECTOR_FIELDS.values())
 
 
 class RemoteBackend(Backend, abc.ABC):
@@ -266,7 +53,7 @@ class RemoteBackend(Backend, abc.ABC):
 
     ``index`` is the name blendsearch reads and writes. Where it does not exist yet, the first write
     creates ``<index>-v1`` with the blendsearch mapping and points the alias ``<index>`` at it, so
-    :func:`blendsearch.backends.migrate.migrate` can later swap in a re-built index without downtime
+    :func:`blendsearch.backends.cluster.migrate.migrate` can later swap in a re-built index without downtime
     (``use_alias=False`` creates a plain index instead). ``supports_vectors`` None probes the server.
     """
 
@@ -293,7 +80,10 @@ class RemoteBackend(Backend, abc.ABC):
         self.create = create
         self._vectors = supports_vectors
         self._exists: bool | None = None
-        self._vocabulary: dict[str, int] | None = None
+        #: Writes through this object: the vocabulary is cached per count (a cluster cannot cheaply tell
+        #: another process's writes; ``blendsearch serve`` over a cluster re-reads it after its own).
+        self._writes = 0
+        self._vocabulary: tuple[int, dict[str, int]] | None = None
         self._sleep = sleep
         self._dialect_cache: ClientDialect | None = None
 
@@ -368,13 +158,11 @@ class RemoteBackend(Backend, abc.ABC):
 
         For throwaway indices (benchmarks, tests): there is no undo.
         """
-        from blendsearch.backends.migrate import alias_targets
-
         names = alias_targets(self.client, self.index) or ([self.index] if self.exists() else [])
         for name in names:
             self._call("index deletion", self.client.indices.delete, index=name)
         self._exists = False
-        self._vocabulary = None
+        self._writes += 1
         return names
 
     # -- writing -----------------------------------------------------------------------------------
@@ -382,7 +170,7 @@ class RemoteBackend(Backend, abc.ABC):
         kwargs: dict[str, Any] = {}
         if self._sleep is not None:
             kwargs["sleep"] = self._sleep
-        try:
+        with client_errors(self.dialect, "bulk write", every=True):
             return bulk_write(
                 self.client,
                 actions,
@@ -391,10 +179,6 @@ class RemoteBackend(Backend, abc.ABC):
                 is_retryable=self.dialect.is_retryable,
                 **kwargs,
             )
-        except BlendsearchError:
-            raise
-        except Exception as exc:
-            raise self.dialect.translate(exc, "bulk write") from exc
 
     def upsert(self, documents: Sequence[StoredDocument]) -> list[UpsertResult]:
         if not documents:
@@ -416,7 +200,7 @@ class RemoteBackend(Backend, abc.ABC):
             positions.append(position)
         for position, outcome in zip(positions, self._bulk(actions), strict=True):
             results[position] = UpsertResult(id=outcome.id, ok=outcome.ok, error=outcome.error)
-        self._vocabulary = None
+        self._writes += 1
         return [r for r in results if r is not None]
 
     def delete(self, ids: Iterable[str]) -> int:
@@ -427,7 +211,7 @@ class RemoteBackend(Backend, abc.ABC):
         failed = [o for o in outcomes if not o.ok and o.status != 404]
         if failed:
             raise BackendError(f"{self.product} delete failed for {failed[0].id!r}: {failed[0].error}")
-        self._vocabulary = None
+        self._writes += 1
         return sum(1 for o in outcomes if o.result == "deleted")
 
     def flush(self) -> None:
@@ -453,7 +237,7 @@ class RemoteBackend(Backend, abc.ABC):
         return {d["_id"]: d["_source"].get("content_hash", "") for d in self._mget(ids, ["content_hash"])}
 
     def get(self, ids: Sequence[str], with_vectors: bool = False) -> list[StoredDocument]:
-        includes = [DOC_FIELD, *VECTOR_FIELDS.values()] if with_vectors else [DOC_FIELD]
+        includes = [DOC_FIELD, *INDEX_VECTOR_FIELDS.values()] if with_vectors else [DOC_FIELD]
         return [from_source(d["_source"], with_vectors) for d in self._mget(ids, includes)]
 
     def count(self) -> int:
@@ -466,33 +250,30 @@ class RemoteBackend(Backend, abc.ABC):
         if not self.exists():
             return
         query = {"_source": source, "query": {"match_all": {}}}
-        try:
+        with client_errors(self.dialect, "scroll"):
             yield from self.dialect.helpers.scan(self.client, index=self.index, query=query, size=1000)
-        except BlendsearchError:
-            raise
-        except Exception as exc:
-            dialect = self.dialect
-            if isinstance(exc, dialect.api_errors + dialect.connection_errors + dialect.timeout_errors):
-                raise dialect.translate(exc, "scroll") from exc
-            raise
 
     def iter_ids(self) -> Iterable[str]:
         return [hit["_id"] for hit in self._scan(False)]
 
     def vocabulary(self) -> dict[str, int]:
-        """Folded words -> document frequency, from each document's ``words`` (cached until a write)."""
-        if self._vocabulary is None:
+        """Folded words -> document frequency, from each document's ``words`` (cached per write count)."""
+        if self._vocabulary is None or self._vocabulary[0] != self._writes:
+            writes = self._writes
             df: Counter[str] = Counter()
             for hit in self._scan(["words"]):
                 df.update(set(hit.get("_source", {}).get("words", [])))
-            self._vocabulary = dict(df)
-        return dict(self._vocabulary)
+            self._vocabulary = (writes, dict(df))
+        return dict(self._vocabulary[1])
+
+    def write_generation(self) -> int:
+        return self._writes
 
     def present_fields(self, ids: Sequence[str]) -> dict[str, frozenset[str]]:
         """One ``_msearch`` of ``exists`` filters over the ids, one per field, and no document bodies.
 
-        Empty text fields are not written (:func:`~blendsearch.mappings.layout.to_source`), so ``exists``
-        means "has text"; documents written by an older blendsearch with empty strings count as having
+        Empty text fields are not written (:func:`~.mappings.layout.to_source`), so ``exists`` means
+        "has text"; documents written by an older blendsearch with empty strings count as having
         the field, which fuses them as before (a miss, not unseen).
         """
         wanted = list(dict.fromkeys(ids))
@@ -510,7 +291,7 @@ class RemoteBackend(Backend, abc.ABC):
         having: dict[str, set[str]] = {}
         for name, response in zip(names, responses, strict=True):
             if "error" in response:
-                raise BackendError(f"{self.product} field lookup failed: {_response_error(response)}")
+                raise BackendError(f"{self.product} field lookup failed: {response_error(response)}")
             having[name] = {hit["_id"] for hit in response["hits"]["hits"]}
         return {
             id_: frozenset(n for n in PRESENT_FIELD_NAMES if id_ in having[n])
@@ -549,7 +330,7 @@ class RemoteBackend(Backend, abc.ABC):
                 if response.get("status") == 404:
                     continue  # index deleted under us: nothing to find
                 raise BackendError(
-                    f"{self.product} {request.channel} query failed: {_response_error(response)}"
+                    f"{self.product} {request.channel} query failed: {response_error(response)}"
                 )
             hits = response["hits"]["hits"]
             convert = self.score_to_cosine if isinstance(request, VectorRequest) else float

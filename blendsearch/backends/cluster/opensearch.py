@@ -1,6 +1,6 @@
 """The OpenSearch backend (k-NN plugin), plus optional server-side hybrid fusion.
 
-Everything but k-NN is shared with Elasticsearch in :mod:`blendsearch.backends.remote_common`.
+Everything but k-NN is shared with Elasticsearch in :mod:`blendsearch.backends.cluster.backend`.
 k-NN is a ``knn`` query clause with an efficient ``filter`` (faiss and lucene engines):
 https://docs.opensearch.org/latest/vector-search/filter-search-knn/efficient-knn-filtering/
 
@@ -13,24 +13,20 @@ https://docs.opensearch.org/latest/search-plugins/search-pipelines/normalization
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
 
 from blendsearch.backends.base import ChannelRequest, LexicalRequest, VectorRequest
-from blendsearch.backends.remote_common import (
-    ClientDialect,
-    RemoteBackend,
-    filter_clauses,
-    lexical_query,
-    load_dialect,
-)
-from blendsearch.config import SearchSettings
+from blendsearch.backends.cluster.backend import RemoteBackend
+from blendsearch.backends.cluster.client import ClientDialect, load_dialect
+from blendsearch.backends.cluster.queries import filter_clauses, lexical_query
 from blendsearch.exceptions import ConfigError
 from blendsearch.mappings.builders import build_opensearch_mapping
-from blendsearch.mappings.layout import VECTOR_FIELDS
+from blendsearch.mappings.layout import INDEX_VECTOR_FIELDS
 from blendsearch.mappings.settings import MappingSettings
 
 __all__ = [
+    "FusionSettings",
     "OpenSearchBackend",
     "create_hybrid_pipeline",
     "hybrid_pipeline_body",
@@ -38,7 +34,20 @@ __all__ = [
     "knn_query",
 ]
 
-#: SearchSettings.normalisation -> normalization-processor technique.
+
+class FusionSettings(Protocol):
+    """How to fuse server-side: what :class:`blendsearch.config.SearchSettings` holds (pass one).
+
+    A protocol, so backends never import the fusion configuration: they only read these four fields.
+    """
+
+    weights: Mapping[str, float]
+    combination: str
+    normalisation: str
+    rrf_k: float
+
+
+#: FusionSettings.normalisation -> normalization-processor technique.
 _NORMALIZATION = {"minmax": "min_max", "zscore": "z_score"}
 #: The hybrid query takes at most 5 sub-queries (OpenSearch docs, "queries").
 _MAX_SUBQUERIES = 5
@@ -49,11 +58,11 @@ def knn_query(request: VectorRequest) -> dict[str, Any]:
     clause: dict[str, Any] = {"vector": [float(x) for x in request.vector.ravel()], "k": request.k}
     if request.filters:
         clause["filter"] = {"bool": {"filter": filter_clauses(request.filters)}}
-    return {"knn": {VECTOR_FIELDS[request.field]: clause}}
+    return {"knn": {INDEX_VECTOR_FIELDS[request.field]: clause}}
 
 
 class OpenSearchBackend(RemoteBackend):
-    """Backend on an OpenSearch index; see :class:`~blendsearch.backends.remote_common.RemoteBackend`."""
+    """Backend on an OpenSearch index; see :class:`~blendsearch.backends.cluster.backend.RemoteBackend`."""
 
     product = "OpenSearch"
 
@@ -84,7 +93,7 @@ class OpenSearchBackend(RemoteBackend):
         return any("knn" in str(p.get("component", "")) for p in plugins)
 
 
-def _channel_weights(channels: Sequence[str], settings: SearchSettings) -> list[float]:
+def _channel_weights(channels: Sequence[str], settings: FusionSettings) -> list[float]:
     weights = [float(settings.weights.get(c, 0.0)) for c in channels]
     total = sum(weights)
     if total <= 0:
@@ -93,7 +102,7 @@ def _channel_weights(channels: Sequence[str], settings: SearchSettings) -> list[
     return [round(w / total, 6) for w in weights]
 
 
-def hybrid_pipeline_body(channels: Sequence[str], settings: SearchSettings) -> dict[str, Any]:
+def hybrid_pipeline_body(channels: Sequence[str], settings: FusionSettings) -> dict[str, Any]:
     """A search pipeline that fuses a hybrid query's sub-queries (one per channel, in this order).
 
     ``weighted_mean`` -> ``normalization-processor`` (min_max / z_score, arithmetic_mean with the channel
@@ -127,7 +136,7 @@ def hybrid_pipeline_body(channels: Sequence[str], settings: SearchSettings) -> d
 
 
 def create_hybrid_pipeline(
-    client: Any, name: str, settings: SearchSettings, channels: Sequence[str] = ("bm25", "vector_image")
+    client: Any, name: str, settings: FusionSettings, channels: Sequence[str] = ("bm25", "vector_image")
 ) -> dict[str, Any]:
     """``PUT /_search/pipeline/<name>`` with :func:`hybrid_pipeline_body`; returns the body sent."""
     body = hybrid_pipeline_body(channels, settings)

@@ -1,0 +1,98 @@
+"""Which fused-calibration features transfer across wording: the ablation table of docs/calibration.md.
+
+Fits the fused model as ``blendsearch calibrate --auto`` does (generated queries, the seeded half) for each
+wording of the generated queries x each feature set, plus a reference fit on the hand-judged dev queries'
+half, and reports ECE / Brier on the top 50 hits of the dev queries and of the unlike-wording test set.
+
+    python benchmarks/calibration_auto_ablation.py --build --index /tmp/fashion-test-full \\
+        --catalog ../shared/datasets/fashion-products/products.csv
+
+``--build`` first indexes the catalogue's ``split=test`` products (full condition) with no model: BM25 +
+metadata + colours from the photos, the lexical-only setting the table in the docs was measured in. Point
+``--index`` at an index with a model to include the vector channels.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+from blendsearch.calibration.fit import FEATURE_SETS, fit_fused_subset, judged_hits, split_queries, stack_hits
+from blendsearch.calibration.metrics import brier, expected_calibration_error
+from blendsearch.config import EncoderSettings, EngineConfig, EnrichmentSettings, FieldMapping
+from blendsearch.engine import Engine
+from blendsearch.eval.autoqueries import CATALOGUE_WORDINGS, MIXED_WORDINGS, WORDINGS, auto_queries
+from blendsearch.eval.conditions import condition_documents
+from blendsearch.eval.judgements import load_queries, read_catalog
+
+HERE = Path(__file__).resolve().parent
+
+
+def build(index: Path, catalog_path: Path) -> None:
+    catalog = read_catalog(catalog_path)
+    docs, root = condition_documents(catalog, catalog_path, catalog.ids("test"), set())
+    config = EngineConfig(
+        fields=FieldMapping(image_root=root),
+        encoder=EncoderSettings(model=None),
+        enrichment=EnrichmentSettings(tags=False, describe=False),
+    )
+    with Engine.open(index, config) as engine:
+        print(engine.ingest(docs, rejects=index / "rejects.jsonl"))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--index", type=Path, required=True)
+    parser.add_argument("--catalog", type=Path, required=True)
+    parser.add_argument("--dev", type=Path, help="default: queries-dev.jsonl beside the catalogue")
+    parser.add_argument("--unlike", type=Path, default=HERE / "queries" / "unlike-test.jsonl")
+    parser.add_argument("--queries", type=int, default=800, help="generated queries per wording")
+    parser.add_argument("--build", action="store_true", help="index the test split first (no model)")
+    parser.add_argument("--out", type=Path, help="write the rows as JSON here")
+    args = parser.parse_args()
+    if args.build:
+        build(args.index, args.catalog)
+    catalog = read_catalog(args.catalog)
+    dev = load_queries(args.dev or args.catalog.parent / "queries-dev.jsonl")
+    unlike = load_queries(args.unlike)
+    rows = []
+    with Engine.open(args.index) as engine:
+        evaluated = {
+            name: stack_hits(judged_hits(engine, qs, catalog, 50))
+            for name, qs in (("dev", dev), ("unlike", unlike))
+        }
+        dev_fit, _ = split_queries(dev, 0)
+        fits = {"dev half (hand-judged)": stack_hits(judged_hits(engine, dev_fit, catalog, 50))}
+        for name, wordings in (
+            ("catalogue", CATALOGUE_WORDINGS),
+            ("mixed", MIXED_WORDINGS),
+            ("all", WORDINGS),
+        ):
+            generated = auto_queries(engine, catalog, n=args.queries, wordings=wordings, seed=0)
+            fit_queries, _ = split_queries(generated.queries, 0)
+            fits[f"auto, {name} wording"] = stack_hits(judged_hits(engine, fit_queries, catalog, 50))
+    for name, (x, y) in evaluated.items():
+        before = np.clip(x[:, 0], 0, 1)
+        ece, score = expected_calibration_error(before, y), brier(before, y)
+        print(f"uncalibrated on {name}: ECE {ece:.3f} Brier {score:.3f}")
+    for fit_name, (fit_x, fit_y) in fits.items():
+        for feature_name, keep in FEATURE_SETS.items():
+            model = fit_fused_subset(fit_x, fit_y, keep)
+            row: dict[str, object] = {"fit": fit_name, "features": feature_name}
+            for name, (x, y) in evaluated.items():
+                p = model.probability_of_features(x)
+                row[name] = {
+                    "ece": round(expected_calibration_error(p, y), 4),
+                    "brier": round(brier(p, y), 4),
+                }
+            rows.append(row)
+            print(json.dumps(row))
+    if args.out:
+        args.out.write_text(json.dumps(rows, indent=1))
+
+
+if __name__ == "__main__":
+    main()

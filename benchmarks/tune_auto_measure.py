@@ -1,0 +1,106 @@
+"""``tune --auto`` against the defaults and against tuning on the evaluated set itself: the table of
+docs/calibration.md.
+
+For each index given (one per catalogue condition), fits fusion on generated queries of mixed wording
+(from the catalogue's ``split=train`` products, judged over the index) with the nDCG@10-only objective and
+the recall-aware one, and reports nDCG@10 and Recall@100 on the dev queries and the unlike-wording set for
+the default settings, RRF k=60, both auto fits, and the best setting tuned on each evaluated set itself
+(an upper bound: it has seen the answers).
+
+    python benchmarks/tune_auto_measure.py --catalog ../shared/datasets/fashion-products/products.csv \\
+        full=/tmp/fashion-test-full sparse=/tmp/fashion-test-sparse
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+from blendsearch.config import SearchSettings
+from blendsearch.engine import Engine
+from blendsearch.eval.autoqueries import auto_source_ids, generate_auto_queries
+from blendsearch.eval.judgements import Catalog, JudgedQuery, Judgement, judge, load_queries, read_catalog
+from blendsearch.eval.metrics import ndcg_at_k
+from blendsearch.eval.tune import AUTO_RECALL_WEIGHT, TunedSettings, collect_runs, tune
+from blendsearch.query.hybrid import QueryRun, fuse_run
+
+HERE = Path(__file__).resolve().parent
+
+
+def _score(runs: list[QueryRun], judgements: list[Judgement], settings: SearchSettings) -> dict[str, float]:
+    ndcg, recall = [], []
+    for run, judgement in zip(runs, judgements, strict=True):
+        gains = judgement.gains_of([hit.id for hit in fuse_run(run, settings)])
+        ndcg.append(ndcg_at_k(gains, judgement.judged(), 10))
+        recall.append(float(np.count_nonzero(gains[:100] == 2)) / judgement.relevant)
+    return {"ndcg@10": round(float(np.mean(ndcg)), 4), "recall@100": round(float(np.mean(recall)), 4)}
+
+
+def _runs(
+    engine: Engine, queries: list[JudgedQuery], catalog: Catalog, population: list[str]
+) -> tuple[list[QueryRun], list[Judgement]]:
+    judged = [
+        (q, j)
+        for q, j in zip(queries, judge(queries, catalog, population, check_relevant=False), strict=True)
+    ]
+    kept = [(q, j) for q, j in judged if j.relevant > 0]
+    return collect_runs(engine, [q for q, _ in kept]), [j for _, j in kept]
+
+
+def measure(index: Path, catalog: Catalog, sets: dict[str, list[JudgedQuery]], n: int) -> dict[str, object]:
+    with Engine.open(index) as engine:
+        base = engine.config.search
+        population = [i for i in engine.backend.iter_ids() if i in catalog.rows]
+        source, _ = auto_source_ids(catalog)
+        generated = generate_auto_queries(catalog, source, population, n=n, seed=0)
+        data = {
+            name: _runs(engine, qs, catalog, population) for name, qs in {"auto": generated, **sets}.items()
+        }
+    rrf = TunedSettings(weights=base.weights, normalisation="minmax", combination="rrf", rrf_k=60.0)
+    settings = {"default": base, "rrf k=60": rrf.apply(base)}
+    for weight in (0.0, AUTO_RECALL_WEIGHT):
+        settings[f"tune --auto, recall weight {weight:g}"] = tune(
+            *data["auto"], base, recall_weight=weight
+        ).best.apply(base)
+    for name in sets:
+        settings[f"tuned on {name} itself"] = tune(*data[name], base).best.apply(base)
+    out: dict[str, object] = {}
+    for label, setting in settings.items():
+        fusion = f"rrf k={setting.rrf_k:g}" if setting.combination == "rrf" else setting.normalisation
+        out[label] = {
+            "weights": dict(setting.weights),
+            "fusion": fusion,
+            **{name: _score(*data[name], setting) for name in sets},
+        }
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--catalog", type=Path, required=True)
+    parser.add_argument("--dev", type=Path, help="default: queries-dev.jsonl beside the catalogue")
+    parser.add_argument("--unlike", type=Path, default=HERE / "queries" / "unlike-test.jsonl")
+    parser.add_argument("--queries", type=int, default=400, help="generated tuning queries")
+    parser.add_argument("--out", type=Path)
+    parser.add_argument("indexes", nargs="+", help="CONDITION=INDEX_DIR")
+    args = parser.parse_args()
+    catalog = read_catalog(args.catalog)
+    sets = {
+        "dev": load_queries(args.dev or args.catalog.parent / "queries-dev.jsonl"),
+        "unlike": load_queries(args.unlike),
+    }
+    results = {}
+    for spec in args.indexes:
+        condition, _, index = spec.partition("=")
+        results[condition] = measure(Path(index), catalog, sets, args.queries)
+        for label, row in results[condition].items():
+            print(condition, "|", label, "|", json.dumps(row))
+    if args.out:
+        args.out.write_text(json.dumps(results, indent=1))
+
+
+if __name__ == "__main__":
+    main()
