@@ -355,6 +355,8 @@ class Engine:
 
     def _filter_notices(self, query: HybridQuery) -> list[str]:
         """Filters checked against the index's fields (see :func:`blendsearch.filters.check_filters`)."""
+        if not query.filters:
+            return []
         fields = self.config.fields
         kinds = self.backend.filter_field_kinds()
         if kinds is None:  # the backend cannot tell: the config's explicit attribute list, if any

@@ -18,7 +18,8 @@ from PIL import Image
 
 from blendsearch.config import FieldMapping, IngestSettings
 from blendsearch.exceptions import ImageError
-from blendsearch.ingest.images import ImageSource, decode_image, open_image
+from blendsearch.imageio import decode_image
+from blendsearch.ingest.images import ImageSource, open_image
 
 
 def png(colour: tuple[int, ...] = (255, 0, 0), size: tuple[int, int] = (4, 3), mode: str = "RGB") -> bytes:

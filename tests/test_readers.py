@@ -14,7 +14,8 @@ import pytest
 
 from blendsearch.config import FieldMapping
 from blendsearch.exceptions import CatalogError, ItemError
-from blendsearch.ingest.images import ImageSource, decode_image
+from blendsearch.imageio import decode_image
+from blendsearch.ingest.images import ImageSource
 from blendsearch.ingest.readers import (
     RawItem,
     catalog_format,

@@ -8,6 +8,7 @@ alike. The engine is warmed (:meth:`~blendsearch.engine.Engine.warm`) first, as 
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Sequence
 
@@ -45,9 +46,8 @@ class LatencyReport(BaseModel):
 
 def _load() -> float:
     try:
-        with open("/proc/loadavg") as file:
-            return float(file.read().split()[0])
-    except OSError:
+        return round(os.getloadavg()[0], 2)
+    except OSError:  # not available on this platform
         return float("nan")
 
 

@@ -24,7 +24,7 @@ from blendsearch.documents import StoredDocument
 from blendsearch.encoders.base import Encoder, l2_normalise
 from blendsearch.eval.bench_cache import Progress
 from blendsearch.exceptions import BlendsearchError, CatalogError
-from blendsearch.ingest.images import decode_image
+from blendsearch.imageio import decode_image
 from blendsearch.paths import blendsearch_home
 
 __all__ = ["DONOR_FIELDS", "RealCatalog", "encode_real_catalog", "load_real_catalog", "synthetic_batches"]

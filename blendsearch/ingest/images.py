@@ -23,7 +23,7 @@ under a lock, so one source can serve several threads; :meth:`ImageSource.fetch_
 batch on a bounded pool.
 
 Decoding the bytes (pixel cap, shrinking to ``max_image_side``, format checks) is
-:mod:`blendsearch.imageio`'s job; ``decode_image`` is re-exported here for existing callers.
+:mod:`blendsearch.imageio`'s job.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ from blendsearch.ingest.fetch import HttpFetcher
 if TYPE_CHECKING:
     from PIL.Image import Image as PILImage
 
-__all__ = ["ImageSource", "decode_image", "open_image"]
+__all__ = ["ImageSource", "open_image"]
 
 #: Where a zip member reference splits into archive and member.
 _ZIP_SEPARATORS = ("::", "!")

@@ -119,7 +119,8 @@ def load_pairs(
     Rows without a title or with a missing/unreadable image are skipped (counted in ``skipped``).
     The caption is the title: it is what queries look like. ``progress(n_read)`` is called every 1,000 rows.
     """
-    from blendsearch.ingest.images import ImageSource, decode_image
+    from blendsearch.imageio import decode_image
+    from blendsearch.ingest.images import ImageSource
     from blendsearch.ingest.readers import read_catalog
 
     path = Path(catalog)

@@ -21,7 +21,8 @@ from PIL import Image
 from blendsearch import Engine, EngineConfig
 from blendsearch.config import IngestSettings
 from blendsearch.exceptions import ImageError
-from blendsearch.ingest.images import ImageSource, decode_image
+from blendsearch.imageio import decode_image
+from blendsearch.ingest.images import ImageSource
 
 
 def encode(image: Image.Image, kind: str = "PNG", **options: object) -> bytes:

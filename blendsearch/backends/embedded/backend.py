@@ -177,6 +177,7 @@ class EmbeddedBackend(Backend):
         self._closed = False
         self._vectors: dict[tuple[str, int], FieldVectors] = {}
         self._vocabulary: tuple[int, dict[str, int]] | None = None
+        self._field_kinds: tuple[int, dict[str, bool]] | None = None
         self._allowed_sets = AllowedSets()
         self._tantivy: TantivyLexicalIndex | None | Literal[False] = None  # False: FTS5 only
         #: Commits tantivy writes left pending ``COMMIT_INTERVAL`` after the last one (see :meth:`flush`).
@@ -387,9 +388,13 @@ class EmbeddedBackend(Backend):
             return dict(self._vocabulary[1])
 
     def filter_field_kinds(self) -> dict[str, bool]:
-        """The ``attrs`` keys and whether each has a number (see :func:`.inventory.filter_field_kinds`)."""
+        """The ``attrs`` keys and whether each has a number (see :func:`.inventory.filter_field_kinds`);
+        cached per generation, as the vocabulary is."""
         with self._reading(_STORAGE_ERRORS) as conn:
-            return inventory.filter_field_kinds(conn)
+            generation = self._generation()
+            if self._field_kinds is None or self._field_kinds[0] != generation:
+                self._field_kinds = (generation, inventory.filter_field_kinds(conn))
+            return dict(self._field_kinds[1])
 
     # -- searching -----------------------------------------------------------------------------
     def _lexical_index(self) -> TantivyLexicalIndex | None:
