@@ -14,8 +14,6 @@ The model fingerprint of the vectors is kept in ``meta`` and written in the same
 
 from __future__ import annotations
 
-import json
-import os
 import sqlite3
 import threading
 import time
@@ -43,10 +41,9 @@ from blendsearch.backends.embedded.lexical import (
 from blendsearch.backends.embedded.lexical_rows import StoreRows, ids_of, indexed_rows
 from blendsearch.backends.embedded.records import (
     DOC_COLUMNS,
-    blob,
-    checked_vector,
     document_from_row,
-    field_texts,
+    insert_documents,
+    prepare_documents,
 )
 from blendsearch.backends.embedded.sql import select_in
 from blendsearch.backends.embedded.vector_rows import load_field_vectors
@@ -62,12 +59,10 @@ from blendsearch.exceptions import (
     BackendError,
     BlendsearchError,
     ConfigError,
-    IndexCorruptError,
     IndexError_,
     map_exceptions,
 )
 from blendsearch.filters import Filter
-from blendsearch.search_fields import LEXICAL_FIELDS
 
 __all__ = ["EmbeddedBackend", "VectorSearchMode"]
 
@@ -77,10 +72,6 @@ _MODES = ("auto", "exact", "hnsw")
 _ErrorMap = Mapping[type[BaseException], type[BlendsearchError]]
 _STORAGE_ERRORS: _ErrorMap = {sqlite3.Error: IndexError_}
 _SEARCH_ERRORS: _ErrorMap = {sqlite3.Error: BackendError}
-
-
-def _writable(folder: Path, store_path: Path) -> bool:
-    return os.access(folder, os.W_OK) and (not store_path.exists() or os.access(store_path, os.W_OK))
 
 
 class EmbeddedBackend(Backend):
@@ -129,48 +120,10 @@ class EmbeddedBackend(Backend):
         self.ann_threshold = ann_threshold
         self.hnsw_m = hnsw_m
         self.ef_search = ef_search
-        store_path = self.path / store.STORE_FILE
-        if require_store and (not store_path.is_file() or store_path.stat().st_size == 0):
-            state = "empty (0 bytes)" if store_path.is_file() else "missing"
-            raise IndexCorruptError(
-                f"{store_path} is {state} but {self.path} holds an index: {store.rebuild_hint(store_path)}"
-            )
-        if read_only is None:
-            read_only = self.path.is_dir() and not _writable(self.path, store_path)
-        self.read_only = read_only
-        if not read_only:
-            try:
-                self.path.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise IndexError_(f"cannot create index directory {self.path}: {exc}") from exc
-        self._conn = store.connect(store_path, read_only=read_only)
+        opened = store.open_store(self.path, read_only=read_only, verify=verify, require_store=require_store)
+        self._conn, self.read_only, self._store_id = opened.conn, opened.read_only, opened.store_id
         #: Whether this open ran ``PRAGMA quick_check`` (and it passed).
-        self.integrity_checked = False
-        try:
-            if verify:
-                store.quick_check(self._conn, store_path)
-                self.integrity_checked = True
-            pending = store.pending_migrations(self._conn)
-            if read_only:
-                store.refuse_newer_format(self._conn)
-                if pending:
-                    raise IndexError_(
-                        f"{store_path} needs migrations ({', '.join(pending)}) but is read-only: "
-                        "open it once with write access"
-                    )
-            else:
-                store.migrate(self._conn)
-            self._store_id = self._meta("store_id")
-        except sqlite3.OperationalError as exc:
-            self._conn.close()
-            raise IndexError_(f"cannot open index store {store_path}: {exc}") from exc
-        except sqlite3.DatabaseError as exc:
-            self._conn.close()
-            hint = store.rebuild_hint(store_path)
-            raise IndexCorruptError(f"{store_path} cannot be read ({exc}): {hint}") from exc
-        except BaseException:
-            self._conn.close()
-            raise
+        self.integrity_checked = opened.integrity_checked
         self._model: tuple[str, int] | None = None
         self._wrote = False
         self._lock = threading.RLock()
@@ -240,20 +193,7 @@ class EmbeddedBackend(Backend):
     # -- writing -------------------------------------------------------------------------------
     def upsert(self, documents: Sequence[StoredDocument]) -> list[UpsertResult]:
         """Insert or replace in one transaction; a document with a malformed vector is rejected alone."""
-        results: list[UpsertResult] = []
-        prepared: dict[str, tuple[StoredDocument, bytes | None, bytes | None, int | None]] = {}
-        for doc in documents:
-            try:
-                image = checked_vector(doc.image_vector, "image_vector")
-                text = checked_vector(doc.text_vector, "text_vector")
-                if image is not None and text is not None and image.size != text.size:
-                    raise ValueError(f"image_vector has {image.size} dimensions but text_vector {text.size}")
-            except ValueError as exc:
-                results.append(UpsertResult(id=doc.id, ok=False, error=str(exc)))
-                continue
-            dim = image.size if image is not None else (text.size if text is not None else None)
-            prepared[doc.id] = (doc, blob(image), blob(text), dim)
-            results.append(UpsertResult(id=doc.id, ok=True))
+        prepared, results = prepare_documents(documents)
         if not prepared:
             return results
         now = time.time()
@@ -274,41 +214,7 @@ class EmbeddedBackend(Backend):
                 else:
                     keys[id_] = next_key
                     next_key += 1
-            conn.executemany(
-                "INSERT OR REPLACE INTO docs (doc_key, id, title, description, attributes, image, enrichment,"
-                " content_hash, image_vector, text_vector, dim, updated_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (
-                        keys[doc.id],
-                        doc.id,
-                        doc.title,
-                        doc.description,
-                        json.dumps(doc.attributes, ensure_ascii=False),
-                        doc.image,
-                        doc.enrichment.model_dump_json(),
-                        doc.content_hash,
-                        image,
-                        text,
-                        dim,
-                        now,
-                    )
-                    for doc, image, text, dim in prepared.values()
-                ],
-            )
-            lexical_rows: list[Row] = [
-                (keys[doc.id], field_texts(doc), [row[1:] for row in store.attribute_rows(keys[doc.id], doc)])
-                for doc, *_ in prepared.values()
-            ]
-            conn.executemany(
-                f"INSERT INTO fts (rowid, {', '.join(LEXICAL_FIELDS)})"
-                f" VALUES (?{', ?' * len(LEXICAL_FIELDS)})",
-                [(key, *texts) for key, texts, _ in lexical_rows],
-            )
-            conn.executemany(
-                "INSERT INTO attrs (doc_key, key, value_text, value_num, is_text) VALUES (?, ?, ?, ?, ?)",
-                [(key, *row) for key, _, attrs in lexical_rows for row in attrs],
-            )
+            lexical_rows = insert_documents(conn, prepared, keys, now)
             if self._model is not None and any(dim is not None for *_, dim in prepared.values()):
                 conn.executemany(
                     "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",

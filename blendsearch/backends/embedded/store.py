@@ -9,10 +9,12 @@ no-op. ``meta.format_version`` says which layout a file has; an index written by
 from __future__ import annotations
 
 import math
+import os
 import sqlite3
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
 from blendsearch._types import AttributeValue
 from blendsearch.documents import StoredDocument
@@ -25,12 +27,14 @@ __all__ = [
     "FORMAT_VERSION",
     "MIGRATIONS",
     "STORE_FILE",
+    "OpenedStore",
     "attribute_rows",
     "connect",
     "filter_sql",
     "format_version",
     "get_meta",
     "migrate",
+    "open_store",
     "pending_migrations",
     "quick_check",
     "rebuild_hint",
@@ -364,3 +368,66 @@ def filter_sql(filters: list[TermFilter | TermsFilter | RangeFilter]) -> tuple[s
         selects.append(f"SELECT doc_key FROM attrs WHERE key = ? AND {condition}")
         params.extend([flt.field, *values])
     return " INTERSECT ".join(selects), params
+
+
+class OpenedStore(NamedTuple):
+    conn: sqlite3.Connection
+    read_only: bool
+    store_id: str
+    #: Whether this open ran ``PRAGMA quick_check`` (and it passed).
+    integrity_checked: bool
+
+
+def _writable(folder: Path, store_path: Path) -> bool:
+    return os.access(folder, os.W_OK) and (not store_path.exists() or os.access(store_path, os.W_OK))
+
+
+def open_store(
+    folder: Path, *, read_only: bool | None, verify: bool, require_store: bool
+) -> OpenedStore:
+    """Open the store of the index in ``folder``: checked, migrated (or refused when read-only and behind).
+
+    ``read_only`` None: read-only exactly when the folder (or the store file) is not writable. ``verify``
+    runs ``PRAGMA quick_check``; ``require_store`` makes a missing or zero-byte store an error instead of
+    a new empty index.
+    """
+    store_path = folder / STORE_FILE
+    if require_store and (not store_path.is_file() or store_path.stat().st_size == 0):
+        state = "empty (0 bytes)" if store_path.is_file() else "missing"
+        raise IndexCorruptError(
+            f"{store_path} is {state} but {folder} holds an index: {rebuild_hint(store_path)}"
+        )
+    if read_only is None:
+        read_only = folder.is_dir() and not _writable(folder, store_path)
+    if not read_only:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise IndexError_(f"cannot create index directory {folder}: {exc}") from exc
+    conn = connect(store_path, read_only=read_only)
+    checked = False
+    try:
+        if verify:
+            quick_check(conn, store_path)
+            checked = True
+        pending = pending_migrations(conn)
+        if read_only:
+            refuse_newer_format(conn)
+            if pending:
+                raise IndexError_(
+                    f"{store_path} needs migrations ({', '.join(pending)}) but is read-only: "
+                    "open it once with write access"
+                )
+        else:
+            migrate(conn)
+        store_id = get_meta(conn, "store_id") or ""
+    except sqlite3.OperationalError as exc:
+        conn.close()
+        raise IndexError_(f"cannot open index store {store_path}: {exc}") from exc
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        raise IndexCorruptError(f"{store_path} cannot be read ({exc}): {rebuild_hint(store_path)}") from exc
+    except BaseException:
+        conn.close()
+        raise
+    return OpenedStore(conn, read_only, store_id, checked)
