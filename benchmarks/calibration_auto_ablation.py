@@ -10,6 +10,10 @@ half, and reports ECE / Brier on the top 50 hits of the dev queries and of the u
 ``--build`` first indexes the catalogue's ``split=test`` products (full condition) with no model: BM25 +
 metadata + colours from the photos, the lexical-only setting the table in the docs was measured in. Point
 ``--index`` at an index with a model to include the vector channels.
+
+Each feature set is also fitted without the query-level features (``<set> - query``), so one run shows
+what they add on the same hits. ``--save`` keeps the feature matrices (``.npz``) and ``--load`` refits
+from them without running a query (to try other feature subsets offline).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from blendsearch.calibration.fit import FEATURE_SETS, fit_fused_subset, judged_hits, split_queries, stack_hits
+from blendsearch.calibration.fused import FEATURE_NAMES, QUERY_FEATURES
 from blendsearch.calibration.metrics import brier, expected_calibration_error
 from blendsearch.config import EncoderSettings, EngineConfig, EnrichmentSettings, FieldMapping
 from blendsearch.engine import Engine
@@ -52,13 +57,33 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=800, help="generated queries per wording")
     parser.add_argument("--build", action="store_true", help="index the test split first (no model)")
     parser.add_argument("--out", type=Path, help="write the rows as JSON here")
+    parser.add_argument("--save", type=Path, help="write the feature matrices and labels here (.npz)")
+    parser.add_argument("--load", type=Path, help="refit from a --save file instead of running queries")
+    parser.add_argument("--plot-dir", type=Path, help="draw a reliability diagram per evaluated set here")
     args = parser.parse_args()
     if args.build:
         build(args.index, args.catalog)
+    if args.load:
+        evaluated, fits = load_matrices(args.load)
+    else:
+        evaluated, fits = run_queries(args)
+    if args.save:
+        save_matrices(args.save, evaluated, fits)
+    rows = report(evaluated, fits)
+    if args.plot_dir:
+        plot(args.plot_dir, evaluated, fits["auto, mixed wording"])
+    if args.out:
+        args.out.write_text(json.dumps(rows, indent=1))
+
+
+Matrices = dict[str, tuple[np.ndarray, np.ndarray]]
+
+
+def run_queries(args: argparse.Namespace) -> tuple[Matrices, Matrices]:
+    """(evaluated sets, fitting sets) as (features, labels), the queries run through the engine."""
     catalog = read_catalog(args.catalog)
     dev = load_queries(args.dev or args.catalog.parent / "queries-dev.jsonl")
     unlike = load_queries(args.unlike)
-    rows = []
     with Engine.open(args.index) as engine:
         evaluated = {
             name: stack_hits(judged_hits(engine, qs, catalog, 50))
@@ -74,12 +99,42 @@ def main() -> None:
             generated = auto_queries(engine, catalog, n=args.queries, wordings=wordings, seed=0)
             fit_queries, _ = split_queries(generated.queries, 0)
             fits[f"auto, {name} wording"] = stack_hits(judged_hits(engine, fit_queries, catalog, 50))
+    return evaluated, fits
+
+
+def save_matrices(path: Path, evaluated: Matrices, fits: Matrices) -> None:
+    arrays: dict[str, np.ndarray] = {"feature_names": np.array(FEATURE_NAMES)}
+    for kind, sets in (("eval", evaluated), ("fit", fits)):
+        for name, (x, y) in sets.items():
+            arrays[f"{kind}|{name}|x"], arrays[f"{kind}|{name}|y"] = x, y
+    np.savez_compressed(path, **arrays)  # type: ignore[arg-type]
+
+
+def load_matrices(path: Path) -> tuple[Matrices, Matrices]:
+    data = np.load(path)
+    if list(data["feature_names"]) != list(FEATURE_NAMES):
+        raise SystemExit(f"{path} was saved with other features than this version computes")
+    sets: dict[str, Matrices] = {"eval": {}, "fit": {}}
+    for key in data.files:
+        if key.endswith("|x"):
+            kind, name, _ = key.split("|")
+            sets[kind][name] = (data[key], data[f"{kind}|{name}|y"])
+    return sets["eval"], sets["fit"]
+
+
+def report(evaluated: Matrices, fits: Matrices) -> list[dict[str, object]]:
+    """ECE / Brier of every fit x feature set (each also without the query features) on each set."""
+    rows: list[dict[str, object]] = []
+    feature_sets: dict[str, tuple[str, ...]] = {}
+    for name, keep in FEATURE_SETS.items():
+        feature_sets[name] = keep
+        feature_sets[f"{name} - query"] = tuple(f for f in keep if f not in QUERY_FEATURES)
     for name, (x, y) in evaluated.items():
         before = np.clip(x[:, 0], 0, 1)
         ece, score = expected_calibration_error(before, y), brier(before, y)
         print(f"uncalibrated on {name}: ECE {ece:.3f} Brier {score:.3f}")
     for fit_name, (fit_x, fit_y) in fits.items():
-        for feature_name, keep in FEATURE_SETS.items():
+        for feature_name, keep in feature_sets.items():
             model = fit_fused_subset(fit_x, fit_y, keep)
             row: dict[str, object] = {"fit": fit_name, "features": feature_name}
             for name, (x, y) in evaluated.items():
@@ -90,8 +145,25 @@ def main() -> None:
                 }
             rows.append(row)
             print(json.dumps(row))
-    if args.out:
-        args.out.write_text(json.dumps(rows, indent=1))
+    return rows
+
+
+def plot(folder: Path, evaluated: Matrices, fit: tuple[np.ndarray, np.ndarray]) -> None:
+    """Reliability diagrams of the ``calibrate --auto`` default (mixed wording, all features), the same
+    fit without the query features, and the uncalibrated fused score, one per evaluated set."""
+    from blendsearch.calibration.metrics import reliability_diagram
+
+    folder.mkdir(parents=True, exist_ok=True)
+    keep = FEATURE_SETS["all"]
+    models = {
+        "calibrate --auto": fit_fused_subset(*fit, keep),
+        "without query features": fit_fused_subset(*fit, tuple(f for f in keep if f not in QUERY_FEATURES)),
+    }
+    for name, (x, y) in evaluated.items():
+        series = {"uncalibrated fused score": np.clip(x[:, 0], 0, 1)}
+        series.update({label: model.probability_of_features(x) for label, model in models.items()})
+        path = reliability_diagram(series, y, folder / f"calibrate-auto-{name}.png", title=f"{name} queries")
+        print(f"wrote {path}")
 
 
 if __name__ == "__main__":

@@ -25,6 +25,13 @@ done
 INDEX=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['index'])" "$OUT/quality-dev-full.json")
 $BS calibrate --index "$INDEX" --queries "$DATA/queries-dev.jsonl" --catalog "$DATA/products.csv" \
     --plot "$OUT/reliability-full.png" --json > "$OUT/calibration-full.json"
+# calibrate --auto's feature ablation with the reliability diagrams, and the choice of the fusion defaults
+# (both read the indexes `bench quality` cached: test-* and tune-* beside $INDEX).
+PY=${PY:-.venv/bin/python}
+$PY benchmarks/calibration_auto_ablation.py --index "$INDEX" --catalog "$DATA/products.csv" \
+    --out "$OUT/calibration-auto-ablation-trained.json" --plot-dir "$OUT"
+$PY benchmarks/choose_defaults.py --catalog "$DATA/products.csv" --bench-dir "$(dirname "$INDEX")" \
+    --out "$OUT/defaults-choice.json"
 $BS bench ingest --catalog "$DATA/products.csv" "${MODEL_ARGS[@]}" --json > "$OUT/ingest.json"
 $BS bench ingest --catalog "$DATA/products.csv" "${MODEL_ARGS[@]}" --no-enrichment --json \
     > "$OUT/ingest-no-enrichment.json"

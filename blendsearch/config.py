@@ -184,11 +184,16 @@ class ExpansionSettings(_Strict):
 class SearchSettings(_Strict):
     """How channels are queried and blended."""
 
+    #: The fusion defaults were chosen on generated queries only, the way ``tune --auto`` fits an index:
+    #: the setting with the least worst-case shortfall over the fashion train split's three conditions
+    #: (full, sparse, images) in catalogue and mixed wording (``benchmarks/choose_defaults.py``; figures in
+    #: docs/fusion.md). The text-vector channel got weight 0 there: the image-vector channel and BM25 on
+    #: the same text already carry what it finds. Weights are relative.
     weights: dict[str, float] = Field(
-        default_factory=lambda: {"bm25": 1.0, "metadata": 0.5, "vector_image": 1.0, "vector_text": 0.5}
+        default_factory=lambda: {"bm25": 1.0, "metadata": 0.25, "vector_image": 0.5, "vector_text": 0.0}
     )
     normalisation: Literal["minmax", "zscore", "none"] = "minmax"
-    combination: Literal["weighted_mean", "rrf"] = "weighted_mean"
+    combination: Literal["weighted_mean", "rrf"] = "rrf"
     rrf_k: float = Field(default=60.0, ge=0)
     candidates: int = Field(default=150, ge=1)
     #: BM25 field boosts of the ``bm25`` channel (user text).

@@ -32,7 +32,7 @@ import numpy as np
 from pydantic import BaseModel
 
 from blendsearch._types import ImageInput, PathInput
-from blendsearch.backends.base import Backend, QueryClause
+from blendsearch.backends.base import Backend
 from blendsearch.calibration.model import Calibration, load_calibration
 from blendsearch.config import EngineConfig
 from blendsearch.documents import Document, StoredDocument
@@ -50,7 +50,7 @@ from blendsearch.query.ranked import RankedCandidates
 from blendsearch.results import facet_counts, page_result, rank_run
 
 if TYPE_CHECKING:
-    from blendsearch.expansion import Expander
+    from blendsearch.expansion import Expander, Expansion
 
 __all__ = ["Engine", "IndexStats"]
 
@@ -278,16 +278,16 @@ class Engine:
     def calibration(self, value: Calibration | None) -> None:
         self._calibration, self._calibration_loaded = value, True
 
-    def _expand(self, query: HybridQuery, notices: list[str]) -> tuple[list[QueryClause], str | None]:
+    def _expand(self, query: HybridQuery, notices: list[str]) -> Expansion | None:
+        """Clauses to search, text to embed and wording signals (for the fused calibration); None: no text."""
         text = (query.text or "").strip()
         if not text:
-            return [], None
+            return None
         enabled = self.config.search.expand if query.expand is None else query.expand is not False
         from blendsearch.expansion import Expander, unexpanded
 
         if not enabled:  # the same as ``expand={"enabled": False}``: folded words, nothing added
-            expansion = unexpanded(text)
-            return list(expansion.clauses), expansion.vector_text
+            return unexpanded(text, self.backend.vocabulary())
         generation = self.backend.write_generation()
         built = self._expander  # one read: another thread may replace the attribute
         if built is None or generation is None or built[0] != generation:
@@ -297,7 +297,7 @@ class Engine:
         overrides = query.expand if isinstance(query.expand, dict) else None
         expansion = expander.expand(text, overrides)
         notices.extend(expansion.notices)
-        return list(expansion.clauses), expansion.vector_text
+        return expansion
 
     def _encode_query(
         self, query: HybridQuery, vector_text: str | None
@@ -327,7 +327,8 @@ class Engine:
         notices: list[str] = self._filter_notices(query) if query.filters else []
         timings: dict[str, float] = {}
         started = time.perf_counter()
-        clauses, vector_text = self._expand(query, notices)
+        expansion = self._expand(query, notices)
+        clauses, vector_text = (list(expansion.clauses), expansion.vector_text) if expansion else ([], None)
         timings["expand"] = (time.perf_counter() - started) * 1000
         vectors = self._vectors_usable()
         if query.image is not None and not vectors:
@@ -349,6 +350,7 @@ class Engine:
             settings=settings,
             requests=requests,
             clauses=clauses,
+            signals=expansion.signals if expansion else None,
             notices=[*self._notices, *notices],
             timings_ms=timings,
         )

@@ -61,6 +61,7 @@ def page_result(
         channels=[r.channel for r in run.results],
         notices=run.notices,
         no_good_match=no_good_match,
+        signals=run.signals,
         timings_ms={k: round(v, 3) for k, v in run.timings_ms.items()},
     )
 

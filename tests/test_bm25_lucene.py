@@ -24,6 +24,8 @@ from blendsearch.text import analyze
 pytest.importorskip("tantivy", reason="tantivy is the embedded backend's Lucene BM25")
 
 FIELDS = ("title", "description", "attributes")
+
+
 #: "men" is in 5 of the 8 documents (more than half): FTS5 scores it ~0, Lucene does not.
 def _doc(id_: str, title: str, description: str = "", **attributes: str) -> StoredDocument:
     return StoredDocument(id=id_, title=title, description=description, attributes=attributes)

@@ -21,6 +21,7 @@ from blendsearch.documents import StoredDocument
 from blendsearch.eval.autoqueries import (
     AUTO_IDS_FILE,
     CATALOGUE_WORDINGS,
+    MIN_RELEVANT,
     MIXED_WORDINGS,
     auto_source_ids,
     generate_auto_queries,
@@ -251,8 +252,10 @@ def test_cli_calibrate_auto_on_a_tiny_index(tmp_path: Path) -> None:
     summary = json.loads(result.stdout)
     assert summary["auto"]["source"] == "the 36 products with split=train"
     generated = load_queries(saved)
-    assert summary["auto"]["queries"] == len(generated) == 40
-    assert summary["queries"] == {"fit": 20, "holdout": 20}
+    # 40 generated, 26 of them with at least MIN_RELEVANT (3) matches in the index: the ones fitted on
+    assert summary["auto"]["queries"] == len(generated) == 26
+    assert min(q.relevant for q in generated) == MIN_RELEVANT
+    assert summary["queries"] == {"fit": 13, "holdout": 13}
     calibration = load_calibration(index)
     assert calibration is not None and calibration.fused is not None and calibration.fused.current
     relative = set(FEATURE_SETS["relative"])

@@ -128,7 +128,7 @@ def test_hit_features_exact_values() -> None:
     ]
     x = hit_features(hits)
     col = {name: j for j, name in enumerate(FEATURE_NAMES)}
-    assert x.shape == (2, len(FEATURE_NAMES)) == (2, 25)
+    assert x.shape == (2, len(FEATURE_NAMES)) == (2, 29)
     assert x[0, col["fused"]] == 0.8 and x[1, col["position_rr"]] == 0.5
     assert x[:, col["ties"]].tolist() == pytest.approx([np.log(2), np.log(2)])  # each hit alone at its score
     assert x[0, col["bm25.present"]] == 1.0 and x[0, col["bm25.log_raw"]] == pytest.approx(1.0)

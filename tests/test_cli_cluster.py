@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from pinned_settings import four_channel_cli_args
 from servers import noida_url, osmem_emulator, osmem_url, unique_index  # noqa: F401 - pytest fixtures
 
 from blendsearch.cli import main
@@ -50,8 +51,11 @@ def _main_job(catalog: Path, index: Path, url: str, embedded: Path) -> dict:
     summary = _ingest(catalog, index, "--backend", url)
     assert (summary["read"], summary["indexed"], summary["rejected"]) == (24, 24, 0)
 
-    first = _run("search", "red dress", "--index", str(index), "--k", "5")
-    reference = _run("search", "red dress", "--index", str(embedded), "--k", "5")
+    # Fusion pinned (every channel weighted; the defaults weight vector_text 0): each channel the backend
+    # serves runs, so the tests can say which ones it does.
+    pinned = four_channel_cli_args()
+    first = _run("search", "red dress", "--index", str(index), "--k", "5", *pinned)
+    reference = _run("search", "red dress", "--index", str(embedded), "--k", "5", *pinned)
     assert _ids(first)[0] == _ids(reference)[0] == "p009"
 
     filtered = _run("search", "shoes", "--index", str(index), "--filter", "price<40", "--k", "24")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -15,10 +17,12 @@ from blendsearch.enrichment.colours import (
     colour_shares,
     delta_e,
     dominant_colours,
+    dominant_colours_many,
     nearest_colour,
     srgb_to_lab,
 )
 from blendsearch.enrichment.evaluate import colour_accuracy
+from blendsearch.imageio import decode_image
 
 WHITE = (255, 255, 255)
 
@@ -130,6 +134,44 @@ def test_large_greyscale_and_tiny_images() -> None:
     assert dominant_colours(Image.new("L", (2, 2), 0)) == ["Black"]
     with pytest.raises(ValueError, match="max_colours"):
         dominant_colours(big, max_colours=0)
+
+
+def test_batch_names_match_one_call_per_image() -> None:
+    """The batch API pads and stacks images of every kind (sizes, backgrounds, flat, noisy) together;
+    each must be named as it is alone, in order."""
+    rng = np.random.default_rng(2)
+    two = Image.new("RGB", (60, 80), WHITE)
+    ImageDraw.Draw(two).rectangle([10, 15, 33, 65], fill=(200, 30, 40))
+    ImageDraw.Draw(two).rectangle([34, 15, 49, 65], fill=(40, 140, 60))
+    images = [
+        product((200, 30, 40)),
+        product((30, 35, 70)),
+        product((20, 20, 20), background=(200, 200, 200)),
+        two,
+        Image.new("RGB", (60, 80), WHITE),
+        Image.fromarray(rng.integers(0, 256, (80, 60, 3), dtype=np.uint8)),
+        product((40, 140, 60)).resize((120, 90)),  # another size: its own group
+        Image.new("L", (2, 2), 0),
+        product((240, 210, 50)).convert("RGBA"),
+    ]
+    images += [product(tuple(int(v) for v in rng.integers(0, 256, 3))) for _ in range(20)]
+    for max_colours, min_share in [(2, 0.15), (3, 0.05), (1, 0.15)]:
+        alone = [dominant_colours(image, max_colours, min_share) for image in images]
+        assert dominant_colours_many(images, max_colours, min_share) == alone
+        assert dominant_colours_many(images[::-1], max_colours, min_share) == alone[::-1]
+    assert dominant_colours_many([]) == []
+    with pytest.raises(ValueError, match="max_colours"):
+        dominant_colours_many(images, max_colours=0)
+
+
+@pytest.mark.slow
+def test_batch_names_match_one_call_per_image_on_real_photos(fashion_dir: Path) -> None:
+    """Real photos (product sizes differ, so k-means chunks pad differently in a batch and alone)."""
+    with open(fashion_dir / "products.csv", encoding="utf-8", newline="") as handle:
+        ids = [row["id"] for row in csv.DictReader(handle) if row["split"] == "test"][:200]
+    with zipfile.ZipFile(fashion_dir / "images.zip") as archive:
+        images = [decode_image(archive.read(f"{i}.jpg")) for i in ids]
+    assert dominant_colours_many(images) == [dominant_colours(image) for image in images]
 
 
 @pytest.mark.slow

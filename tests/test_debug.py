@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 from PIL import Image
+from pinned_settings import four_channel_search
 
 from blendsearch.calibration import Calibration, VectorCalibration
 from blendsearch.cli import main
@@ -237,7 +238,8 @@ def test_debug_scores_with_an_index(tmp_path: Path) -> None:
         StoredDocument(id="a", title="red dress", image_vector=np.array([0.6, 0.8, 0.0], dtype=np.float32)),
         StoredDocument(id="b", title="blue shirt", image_vector=np.array([0.0, 0.0, 2.0], dtype=np.float32)),
     ]
-    config = EngineConfig(encoder=EncoderSettings(model="hash:3"))
+    # fusion pinned (min-max weighted mean over four channels): fused_score below is a weighted mean
+    config = EngineConfig(encoder=EncoderSettings(model="hash:3"), search=four_channel_search())
     with Engine.open(tmp_path / "idx", config, encoder=TableEncoder()) as engine:
         engine.backend.upsert(docs)
         report = debug_scores("red dress", engine=engine, index_top_n=5)

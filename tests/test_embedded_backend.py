@@ -215,13 +215,13 @@ def test_hnsw_cache_is_reused_then_rebuilt_on_write(tmp_path: Path, monkeypatch:
         backend.upsert(docs)
         _nearest(backend, docs[0].image_vector)
     builds: list[int] = []
-    real_build = vectors.HnswIndex.build
+    real_create = vectors.HnswIndex.create
 
-    def counting_build(matrix: np.ndarray, **kwargs: object) -> vectors.HnswIndex:
-        builds.append(len(matrix))
-        return real_build(matrix, **kwargs)
+    def counting_create(dim: int, m: int, *, reserve: int = 0) -> vectors.HnswIndex:
+        builds.append(reserve)  # graphs are built from rows streamed into an empty index of this size
+        return real_create(dim, m, reserve=reserve)
 
-    monkeypatch.setattr(vectors.HnswIndex, "build", staticmethod(counting_build))
+    monkeypatch.setattr(vectors.HnswIndex, "create", staticmethod(counting_create))
     with EmbeddedBackend(tmp_path, vector_search="hnsw") as backend:
         assert _nearest(backend, docs[5].image_vector, k=1) == ["p5"]
         assert builds == []  # loaded from vectors-image.faiss

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from pinned_settings import FOUR_CHANNEL_WEIGHTS
 
 from blendsearch.backends.memory import MemoryBackend
 from blendsearch.config import EngineConfig, FieldMapping
@@ -80,9 +81,12 @@ def test_vectors_image_query_finds_the_same_picture(tmp_path: Path, shop: Path) 
         assert result.channels == ["vector_image"]
         assert result.hits[0].id == "p010"
         assert result.hits[0].channels["vector_image"].raw == pytest.approx(1.0, abs=1e-5)
-        text = engine.search("satin gown")
-        assert set(text.channels) == {"bm25", "metadata", "vector_image", "vector_text"}
+        text = engine.search("satin gown")  # the defaults weight vector_text 0: it does not run
+        assert set(text.channels) == {"bm25", "metadata", "vector_image"}
         assert text.hits[0].id == "p010"
+        weighted = engine.search(HybridQuery(text="satin gown", weights=FOUR_CHANNEL_WEIGHTS))
+        assert set(weighted.channels) == {"bm25", "metadata", "vector_image", "vector_text"}
+        assert weighted.hits[0].id == "p010"
 
 
 def test_model_change_turns_vectors_off_until_reingest(tmp_path: Path, shop: Path) -> None:

@@ -169,7 +169,13 @@ def test_slacks_expand_to_trousers_with_less_weight() -> None:
     assert clauses(result) == [("navy slacks", 1.0), ("trousers", 0.4)]
     assert result.stages[2].output == "trousers"
     assert result.stages[2].notes == ["slacks -> trousers (synonyms in synonyms.txt)"]
-    assert result.vector_text == "navy slacks"  # no synonyms in what the vectors read
+    assert result.vector_text == "navy slacks trousers"  # the model may know only the catalogue's word
+
+
+def test_unsearched_expansions_stay_out_of_vector_text() -> None:
+    result = expander(expansion_weight=0.0).expand("navy slacks", ONLY | {"synonyms": True})
+    assert clauses(result) == [("navy slacks", 1.0)]
+    assert result.vector_text == "navy slacks"
 
 
 def test_multi_word_synonyms_both_sides(tmp_path: Path) -> None:

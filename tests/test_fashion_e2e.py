@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
+from pinned_settings import four_channel_cli_args
 from tiny_models import build_tiny_siglip
 
 pytestmark = pytest.mark.slow
@@ -95,7 +96,9 @@ def test_ingest_counts_rejects_filters_and_idempotency(
     assert reasons[duplicate][0] == "read"
     assert reasons[duplicate][1].startswith("duplicate id (first read at row")
 
-    hits = _run(["search", "shirt", "--index", str(index), "--filter", "gender=Women", "--k", "20", "--json"])
+    # vector_text weighted explicitly (the defaults weight it 0): both vector fields were written and are read
+    shirt = ["search", "shirt", "--index", str(index), "--filter", "gender=Women", "--k", "20", "--json"]
+    hits = _run([*shirt, *four_channel_cli_args()])
     assert hits["hits"] and all(h["document"]["attributes"]["gender"] == "Women" for h in hits["hits"])
     assert {"bm25", "vector_image", "vector_text"} <= set(hits["hits"][0]["channels"])
     # "bag" matches 13 titles, 9 of them from 2015 on: the filter keeps exactly those among the matches.

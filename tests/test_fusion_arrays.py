@@ -19,7 +19,11 @@ from blendsearch.query.hybrid import QueryRun, fuse_arrays, fuse_run
 from blendsearch.query.models import HybridQuery
 from blendsearch.query.ranked import RankedCandidates
 
-SETTINGS = SearchSettings(weights={"bm25": 1.0, "metadata": 0.5, "vector_image": 1.0})
+SETTINGS = SearchSettings(
+    weights={"bm25": 1.0, "metadata": 0.5, "vector_image": 1.0},
+    normalisation="minmax",
+    combination="weighted_mean",
+)
 
 
 def _run(settings: SearchSettings = SETTINGS) -> QueryRun:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from pinned_settings import four_channel_search
 
 from blendsearch.backends.base import ChannelResult, LexicalRequest, QueryClause, VectorRequest
 from blendsearch.backends.memory import MemoryBackend
@@ -33,7 +34,7 @@ def _run(settings: SearchSettings) -> QueryRun:
 
 
 def test_fuse_run_explains_every_channel() -> None:
-    settings = SearchSettings(weights={"bm25": 1.0, "vector_image": 1.0})
+    settings = SearchSettings(weights={"bm25": 1.0, "vector_image": 1.0}, combination="weighted_mean")
     hits = fuse_run(_run(settings))
     assert [h.id for h in hits] == ["a", "c", "b"]
     assert [h.score for h in hits] == pytest.approx([0.5, 0.5, 0.0])
@@ -61,7 +62,7 @@ def test_effective_settings_merges_weights() -> None:
 
 
 def test_plan_requests_text_image_and_filters() -> None:
-    settings = SearchSettings()
+    settings = four_channel_search()  # every channel weighted, so every channel is planned
     query = HybridQuery(text="red", image=b"...", k=5, filters=[{"kind": "term", "field": "g", "value": "x"}])
     text_vec = np.array([1.0, 0.0], dtype=np.float32)
     image_vec = np.array([0.0, 1.0], dtype=np.float32)
@@ -72,6 +73,9 @@ def test_plan_requests_text_image_and_filters() -> None:
     assert isinstance(image_req, VectorRequest)
     assert image_req.vector == pytest.approx(np.array([1, 1]) / np.sqrt(2))
     assert isinstance(requests[0], LexicalRequest) and requests[0].k == settings.candidates
+    # the built-in defaults weight vector_text 0: a channel weighted 0 is not run unless asked for
+    defaults = plan_requests(query, SearchSettings(), [QueryClause(text="red")], text_vec, image_vec, True)
+    assert [r.channel for r in defaults] == ["bm25", "metadata", "vector_image"]
 
 
 def test_plan_requests_without_vectors_and_channel_restriction() -> None:
@@ -133,7 +137,7 @@ def _sparse_run(settings: SearchSettings, unseen: dict[str, list[str]]) -> Query
 
 
 def test_fuse_run_credits_an_unseen_channel_with_its_mean() -> None:
-    settings = SearchSettings(weights={"bm25": 1.0, "vector_image": 1.0})
+    settings = SearchSettings(weights={"bm25": 1.0, "vector_image": 1.0}, combination="weighted_mean")
     before = fuse_run(_sparse_run(settings, {}))
     assert [h.id for h in before] == ["a", "weak", "photo", "x", "y"]
     assert [h.score for h in before] == pytest.approx([0.75, (1 / 3 + 0.75) / 2, 0.5, 0.0, 0.0])
@@ -167,3 +171,15 @@ def test_unseen_candidates_asks_the_backend_what_each_candidate_has() -> None:
     ]
     assert unseen_candidates(requests, results, backend) == {"bm25": ["photo"]}
     assert unseen_candidates(requests, [], backend) == {}
+
+
+def test_channels_asked_for_by_name_rank_even_when_their_configured_weight_is_0() -> None:
+    base = SearchSettings()  # the built-in defaults switch vector_text off
+    assert base.weights["vector_text"] == 0.0
+    alone = effective_settings(base, HybridQuery(text="red", channels=["vector_text"]))
+    assert alone.weights["vector_text"] == 1.0
+    both = effective_settings(base, HybridQuery(text="red", channels=["vector_text", "bm25"]))
+    assert both.weights == base.weights  # bm25 is weighted: the configured weights hold
+    with pytest.raises(ValueError, match="every channel weight is 0"):
+        query = HybridQuery(text="red", channels=["vector_text"], weights={"vector_text": 0})
+        effective_settings(base, query)

@@ -21,7 +21,7 @@ from PIL import Image
 from blendsearch.config import EngineConfig, IngestSettings
 from blendsearch.engine import Engine
 from blendsearch.ingest import workers as workers_module
-from blendsearch.ingest.workers import WorkerPool, resolve_workers
+from blendsearch.ingest.workers import WorkerPool, encoder_threads_beside, resolve_workers
 
 COLOURS = [(200, 30, 40), (30, 60, 170), (40, 140, 60), (240, 210, 50), (20, 20, 20)]
 
@@ -166,3 +166,51 @@ def test_auto_workers_are_processes_only_for_the_colour_analysis() -> None:
     assert WorkerPool(1, "auto", colours=False).kind == "thread"  # decoding alone: Pillow's C code
     assert WorkerPool(1, "thread", colours=True).kind == "thread"
     assert WorkerPool(1, "process", colours=False).kind == "process"
+
+
+def test_a_fresh_index_skips_the_hash_lookup_and_a_rerun_makes_it(
+    reference: tuple[Path, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On an index empty when the run starts nothing can be unchanged, so the stage step does not wait for
+    the commit in progress to look hashes up; a rerun looks them up and skips every item."""
+    from blendsearch.backends.embedded import EmbeddedBackend
+
+    catalog, ref = reference
+    lookups: list[int] = []
+    original = EmbeddedBackend.content_hashes
+
+    def counted(self: EmbeddedBackend, ids: Any) -> dict[str, str]:
+        lookups.append(len(ids))
+        return original(self, ids)
+
+    monkeypatch.setattr(EmbeddedBackend, "content_hashes", counted)
+    index = tmp_path / "index"
+    with Engine.open(index, _config(2, "thread")) as engine:
+        assert engine.ingest(catalog).written == 30
+    assert lookups == []
+    with Engine.open(index, _config(2, "thread")) as engine:
+        summary = engine.ingest(catalog)
+    assert (summary.written, summary.unchanged) == (0, 30)
+    assert sum(lookups) == 31  # the 30 stored and the corrupt image, which fails only when decoded
+
+
+def test_the_encoder_gets_the_cores_the_workers_leave(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(workers_module.os, "cpu_count", lambda: 8)
+    assert encoder_threads_beside(0, 3) == 3  # no workers: the encoder's own setting
+    assert encoder_threads_beside(0, None) is None
+    assert encoder_threads_beside(2, None) == 6
+    assert encoder_threads_beside(2, 4) == 4
+    assert encoder_threads_beside(4, 8) == 4
+    assert encoder_threads_beside(16, 2) == 1  # never below one
+
+
+def test_the_encoder_thread_setting_is_restored_after_an_ingest(
+    reference: tuple[Path, Any], tmp_path: Path
+) -> None:
+    catalog, _ = reference
+    with Engine.open(tmp_path / "index", _config(2, "thread")) as engine:
+        encoder = engine.encoder
+        assert encoder is not None
+        encoder.threads = 64
+        engine.ingest(catalog)
+        assert encoder.threads == 64

@@ -195,7 +195,7 @@ def test_msearch_item_errors_raise_backend_errors() -> None:
 
 
 def test_opensearch_hybrid_pipeline_and_query() -> None:
-    settings = SearchSettings(weights={"bm25": 1.0, "vector_image": 3.0})
+    settings = SearchSettings(weights={"bm25": 1.0, "vector_image": 3.0}, combination="weighted_mean")
     assert hybrid_pipeline_body(["bm25", "vector_image"], settings) == {
         "description": "blendsearch hybrid fusion of bm25, vector_image",
         "phase_results_processors": [
@@ -207,7 +207,9 @@ def test_opensearch_hybrid_pipeline_and_query() -> None:
             }
         ],
     }
-    zscore = hybrid_pipeline_body(["bm25"], SearchSettings(normalisation="zscore"))
+    zscore = hybrid_pipeline_body(
+        ["bm25"], SearchSettings(normalisation="zscore", combination="weighted_mean")
+    )
     assert zscore["phase_results_processors"][0]["normalization-processor"]["normalization"] == {
         "technique": "z_score"
     }
@@ -216,7 +218,7 @@ def test_opensearch_hybrid_pipeline_and_query() -> None:
         {"score-ranker-processor": {"combination": {"technique": "rrf", "rank_constant": 40.0}}}
     ]
     with pytest.raises(ConfigError, match="minmax or zscore"):
-        hybrid_pipeline_body(["bm25"], SearchSettings(normalisation="none"))
+        hybrid_pipeline_body(["bm25"], SearchSettings(normalisation="none", combination="weighted_mean"))
     empty = LEXICAL.model_copy(update={"clauses": [QueryClause(text="!")]})
     assert hybrid_query_body([LEXICAL, VECTOR, empty], size=5) == {
         "size": 5,

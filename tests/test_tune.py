@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from pinned_settings import four_channel_search
 
 from blendsearch.backends.base import ChannelResult
 from blendsearch.config import SearchSettings
@@ -63,7 +64,7 @@ def test_tuning_finds_better_weights_and_agrees_with_fuse_run() -> None:
 def test_default_is_kept_when_nothing_beats_it() -> None:
     run = _run("q", {"bm25": [("a", 3.0), ("b", 2.0)], "vector_image": [("a", 0.9), ("c", 0.2)]})
     judgement = Judgement(qid="q", gains={"a": 2, "b": 1}, relevant=1)
-    base = SearchSettings()
+    base = four_channel_search()  # explicit: min-max weighted mean, bm25 and vector_image weighted 1
     result = tune([run], [judgement], base)
     assert result.ndcg == pytest.approx(result.default_ndcg) == pytest.approx(1.0)
     assert result.best == result.default
@@ -72,7 +73,7 @@ def test_default_is_kept_when_nothing_beats_it() -> None:
 
 def test_tuned_settings_apply_onto_the_base() -> None:
     tuned = TunedSettings(weights={"bm25": 0.25}, normalisation="zscore", combination="rrf", rrf_k=30.0)
-    applied = tuned.apply(SearchSettings())
+    applied = tuned.apply(four_channel_search())
     assert applied.weights == {"bm25": 0.25, "metadata": 0.5, "vector_image": 1.0, "vector_text": 0.5}
     assert (applied.normalisation, applied.combination, applied.rrf_k) == ("zscore", "rrf", 30.0)
     assert tuned.family == "rrf/k=30"

@@ -23,6 +23,7 @@ from blendsearch.text import analyze, words
 
 __all__ = ["MemoryBackend"]
 
+
 def _is_number(value: object) -> bool:
     """Whether a range filter can read the value (``float()`` as :func:`blendsearch.filters.matches`)."""
     try:

@@ -35,6 +35,7 @@ __all__ = [
 #: Named subsets of :data:`FEATURE_NAMES` a fused calibration may be fitted on (the rest get weight 0).
 #: ``transfer`` leaves out the absolute lexical scores (``*.log_raw``): a BM25 score grows with the number
 #: and rarity of the query's words, so its scale is a property of the wording the fit saw, not of the match.
+#: Every set keeps the query-level features (``query.*``): they say which kind of wording a query is in.
 FEATURE_SETS: dict[str, tuple[str, ...]] = {
     "all": FEATURE_NAMES,
     "transfer": tuple(name for name in FEATURE_NAMES if not name.endswith(".log_raw")),
@@ -114,8 +115,9 @@ def judged_hits(
         full = set.intersection(*(catalog.ids_with(name, values) for name, values in keys))
         run = engine.channel_results(HybridQuery(text=query.query, k=min(depth, 10_000)))
         hits = fuse_run(run)
-        # Features of the whole list, as search computes them, then the top ``depth`` rows.
-        features = hit_features(hits)[:depth]
+        # Features of the whole list (with the query's wording signals), as search computes them, then
+        # the top ``depth`` rows.
+        features = hit_features(hits, run.signals)[:depth]
         labels = np.asarray([1 if hit.id in full else 0 for hit in hits[:depth]], dtype=np.int64)
         out.append(JudgedHits(qid=query.qid, features=features, labels=labels))
     return out

@@ -17,7 +17,6 @@ from blendsearch.scoring import sigmoid
 __all__ = ["check_labels", "fit_logistic"]
 
 
-
 def check_labels(labels: npt.ArrayLike, minimum: int = 2) -> FloatArray:
     """0/1 labels as floats; a CalibrationError unless both classes have at least ``minimum`` examples."""
     y = np.asarray(labels, dtype=np.float64).ravel()

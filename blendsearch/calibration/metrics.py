@@ -17,7 +17,6 @@ from blendsearch._types import FloatArray, PathInput
 __all__ = ["brier", "expected_calibration_error", "log_loss", "reliability_bins", "reliability_diagram"]
 
 
-
 def _pair(p: npt.ArrayLike, y: npt.ArrayLike) -> tuple[FloatArray, FloatArray]:
     probs = np.asarray(p, dtype=np.float64).ravel()
     labels = np.asarray(y, dtype=np.float64).ravel()

@@ -13,6 +13,7 @@ from blendsearch._types import FloatArray, PathInput
 from blendsearch.calibration.fused import FusedCalibration
 from blendsearch.calibration.vector import VectorCalibration
 from blendsearch.exceptions import IndexFormatError
+from blendsearch.expansion.models import QuerySignals
 from blendsearch.index_state import atomic_write_text
 from blendsearch.jsonfile import load_versioned_model
 from blendsearch.query.models import Hit
@@ -29,7 +30,6 @@ QueryModality = Literal["text", "image", "text+image"]
 _TEXT_CHANNELS = ("bm25", "metadata", "vector_text")
 
 
-
 class Calibration(BaseModel):
     """Fitted calibrations of an index: the vector channel's, the fused score's, or both."""
 
@@ -38,7 +38,10 @@ class Calibration(BaseModel):
     fused: FusedCalibration | None = None
 
     def probabilities(
-        self, hits: Sequence[Hit], query_modality: QueryModality | None = None
+        self,
+        hits: Sequence[Hit],
+        query_modality: QueryModality | None = None,
+        signals: QuerySignals | None = None,
     ) -> list[float | None]:
         """A match probability per hit (hits in result order, best first), or None where none applies.
 
@@ -46,8 +49,10 @@ class Calibration(BaseModel):
         cross-modal cosine: ``vector_image`` for a text query (text vs the product image, the pairs it was
         fitted on). An image or text+image query compares images with images there, which the pairs do
         not cover, so it gets None. ``query_modality`` defaults to "text" when a text channel ran.
+        ``signals`` are the hits' query's (``SearchResult.signals``), which the fused model reads.
         """
-        probabilities = self.candidate_probabilities(RankedCandidates.from_hits(hits), query_modality)
+        ranked = RankedCandidates.from_hits(hits, signals)
+        probabilities = self.candidate_probabilities(ranked, query_modality)
         return [None if p != p else float(p) for p in probabilities.tolist()]
 
     def candidate_probabilities(

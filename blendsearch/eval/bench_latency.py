@@ -61,9 +61,7 @@ def bench_latency(index_dir: PathInput, texts: Sequence[str], *, warm_queries: i
             HybridQuery(text=texts[0], channels=["vector_image"], with_documents=False)
         ).channels == ["vector_image"]
         modes = {name: channels for name, channels in MODES.items() if vectors or name == "bm25"}
-        engine.warm(
-            [HybridQuery(text=t, channels=c) for t in texts[:warm_queries] for c in modes.values()]
-        )
+        engine.warm([HybridQuery(text=t, channels=c) for t in texts[:warm_queries] for c in modes.values()])
         times: dict[str, list[float]] = {name: [] for name in modes}
         for number, text in enumerate(texts):
             order = list(modes) if number % 2 == 0 else list(reversed(modes))

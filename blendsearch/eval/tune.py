@@ -18,6 +18,7 @@ which collapses recall on a sparse catalogue. ``tune --auto`` uses w = 0.5.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -33,6 +34,7 @@ from blendsearch.scoring import combine, normalise, ranks_descending
 
 __all__ = [
     "AUTO_RECALL_WEIGHT",
+    "AcrossResult",
     "DEFAULT_GRID",
     "RECALL_K",
     "TuneResult",
@@ -40,6 +42,7 @@ __all__ = [
     "collect_runs",
     "run_ndcg",
     "tune",
+    "tune_across",
 ]
 
 #: Channel weights tried for each channel.
@@ -102,10 +105,13 @@ class TuneResult(BaseModel):
 def collect_runs(
     engine: object, queries: Sequence[JudgedQuery], *, k: int = 100, expand: bool | None = None
 ) -> list[QueryRun]:
-    """Run each query once through ``engine.channel_results`` (every channel, no fusion)."""
+    """Run each query once through ``engine.channel_results`` (no fusion), every channel included, even one
+    the engine's weights switch off, so tuning can weigh it."""
     runs: list[QueryRun] = []
     for query in queries:
-        hybrid = HybridQuery(text=query.query, k=k, expand=expand, with_documents=False)
+        hybrid = HybridQuery(
+            text=query.query, k=k, expand=expand, with_documents=False, channels=list(CHANNELS)
+        )
         runs.append(engine.channel_results(hybrid))  # type: ignore[attr-defined]
     return runs
 
@@ -264,4 +270,84 @@ def tune(
         default_score=evaluate(default),
         recall=metrics(best)[1],
         default_recall=metrics(default)[1],
+    )
+
+
+class AcrossResult(BaseModel):
+    """The setting with the smallest worst-case regret over several query groups (e.g. one per catalogue
+    condition), each group's own best objective, and the chosen setting's objective per group."""
+
+    best: TunedSettings
+    #: Per group: the best objective any setting of the grid reaches on that group alone.
+    group_best: dict[str, float]
+    #: Per group: the chosen setting's objective, nDCG@10 and Recall@100.
+    chosen: dict[str, dict[str, float]]
+    #: The chosen setting's largest shortfall from a group's own best.
+    max_regret: float
+    evaluated: int
+
+
+def tune_across(
+    groups: dict[str, tuple[Sequence[QueryRun], Sequence[Judgement]]],
+    base: SearchSettings,
+    *,
+    grid: Sequence[float] = DEFAULT_GRID,
+    normalisations: Sequence[str] = ("minmax", "zscore"),
+    combinations: Sequence[str] = ("weighted_mean", "rrf"),
+    rrf_ks: Sequence[float] = DEFAULT_RRF_KS,
+    k: int = 10,
+    recall_weight: float = AUTO_RECALL_WEIGHT,
+) -> AcrossResult:
+    """One setting for every group: every setting of the grid is scored on each group (exhaustively, not
+    by coordinate ascent), and the one whose worst shortfall from a group's own best is smallest wins
+    (ties: the higher mean objective). Built-in defaults must serve catalogues of every kind, where the
+    best setting of the pooled queries can favour the kinds that dominate the pool."""
+    if not groups:
+        raise ValueError("tune_across needs at least one group")
+    prepared = {
+        name: [_prepare(run, judgement, k) for run, judgement in zip(runs, judgements, strict=True)]
+        for name, (runs, judgements) in groups.items()
+    }
+    channels = [ch for ch in CHANNELS if any(ch in p.channels for ps in prepared.values() for p in ps)]
+    families: list[tuple[str, str, float]] = []
+    if "weighted_mean" in combinations:
+        families += [("weighted_mean", norm, base.rrf_k) for norm in normalisations]
+    if "rrf" in combinations:
+        families += [("rrf", base.normalisation, rk) for rk in rrf_ks]
+    scored: list[tuple[TunedSettings, dict[str, tuple[float, float, float]]]] = []
+    # Weights are relative (both combinations divide by their sum), so (1, 1, 0.5) ranks as (2, 2, 1):
+    # each direction is scored once, at its first (smallest) spelling in the grid.
+    directions: dict[tuple[float, ...], tuple[float, ...]] = {}
+    for values in itertools.product(sorted(grid), repeat=len(channels)):
+        top = max(values)
+        if top > 0:
+            directions.setdefault(tuple(round(v / top, 9) for v in values), values)
+    for combination, norm, rrf_k in families:
+        for values in directions.values():
+            settings = TunedSettings(
+                weights={ch: float(v) for ch, v in zip(channels, values, strict=True)},
+                normalisation=norm,
+                combination=combination,
+                rrf_k=rrf_k,
+            )
+            per_group: dict[str, tuple[float, float, float]] = {}
+            for name, runs in prepared.items():
+                metrics = np.asarray([_score(p, settings, k) for p in runs]) if runs else np.zeros((1, 2))
+                ndcg, recall = float(metrics[:, 0].mean()), float(metrics[:, 1].mean())
+                per_group[name] = ((1.0 - recall_weight) * ndcg + recall_weight * recall, ndcg, recall)
+            scored.append((settings, per_group))
+    group_best = {name: max(s[name][0] for _, s in scored) for name in prepared}
+
+    def rank(item: tuple[TunedSettings, dict[str, tuple[float, float, float]]]) -> tuple[float, float]:
+        per_group = item[1]
+        regret = max(group_best[name] - per_group[name][0] for name in per_group)
+        return (-regret, float(np.mean([v[0] for v in per_group.values()])))
+
+    best, per_group = max(scored, key=rank)
+    return AcrossResult(
+        best=best,
+        group_best=group_best,
+        chosen={n: {"objective": v[0], "ndcg@10": v[1], "recall@100": v[2]} for n, v in per_group.items()},
+        max_regret=-rank((best, per_group))[0],
+        evaluated=len(scored),
     )

@@ -6,8 +6,9 @@ is, in catalogue order, so a killed run resumes by re-running: committed items h
 skipped. Every item that fails a step becomes one line of the rejects file with its reason, so
 ``read == indexed + rejected`` always holds.
 
-The stages overlap: while the encoder embeds batch N, workers (``IngestSettings.workers``, see
-``workers.py``) decode the images of the next batches and name their colours. Everything a batch
+The stages overlap: while the encoder embeds batch N, a stage thread fetches and hashes the next
+batches and workers (``IngestSettings.workers``, see ``workers.py``) decode their images and name their
+colours; the encoder gets the cores the workers leave (``encoder_threads_beside``). Everything a batch
 decides (its rejects, its unchanged count, its progress report) is applied when that batch is finished,
 in order, so the rejects file, the counts and the reports are those of a run one batch at a time.
 
@@ -26,6 +27,7 @@ import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -42,6 +44,7 @@ from blendsearch.ingest.commit import Commit, Committer
 from blendsearch.ingest.readers import jsonable, row_id
 from blendsearch.ingest.report import IngestProgress, IngestSummary, Rejection
 from blendsearch.ingest.workers import ImageJob, Prepared, WorkerPool, prepare_images, resolve_workers
+from blendsearch.ingest.workers import encoder_threads_beside as cores_left
 
 __all__ = ["IngestProgress", "IngestSummary", "Rejection", "ingest_items"]
 
@@ -78,6 +81,14 @@ class _Batch:
         self.changed: list[_Pending] = []
         self.prepared: Any = None  # Future[list[Prepared]] of the changed items with image bytes
         self.job: ImageJob | None = None
+        self.staging: Future[None] | None = None  # the stage step, when a stage thread runs it
+
+    def staged(self, *, quiet: bool = False) -> None:
+        """Wait for the stage step; raise what it raised unless ``quiet`` (a run stopping on another
+        error keeps what the batch found)."""
+        staging, self.staging = self.staging, None
+        if staging is not None and (staging.exception() is None or not quiet):
+            staging.result()
 
 
 def _settings_fingerprint(config: EngineConfig, encoder: Encoder | None) -> str:
@@ -120,6 +131,10 @@ class _Ingest:
             config.ingest.worker_kind,
             colours=config.enrichment.colours,
         )
+        self.stager: ThreadPoolExecutor | None = None  # runs the stage step when there are workers
+        # On an index empty when the run starts, no item can be unchanged (ids are unique within a run),
+        # so the stage step skips the hash lookup, which would wait for the commit in progress.
+        self.fresh = backend.count() == 0
         self.tag_vectors: np.ndarray | None = None
         if encoder is not None and tag_vocabulary and config.enrichment.tags and encoder.supports_texts:
             prompts = [config.enrichment.tag_template.format(tag=t.lower()) for t in tag_vocabulary]
@@ -240,8 +255,10 @@ class _Ingest:
                 continue
             pending.hash = content_hash(doc, pending.image_bytes, self.fingerprint)
             kept.append(pending)
-        with self.committer.backend_lock:
-            known = self.backend.content_hashes([p.document.id for p in kept])
+        known: dict[str, str] = {}
+        if not self.fresh:
+            with self.committer.backend_lock:
+                known = self.backend.content_hashes([p.document.id for p in kept])
         for pending in kept:
             if known.get(pending.document.id) == pending.hash:
                 batch.unchanged += 1
@@ -283,7 +300,7 @@ class _Ingest:
         return changed
 
     def enrich_and_encode(self, batch: list[_Pending]) -> list[StoredDocument]:
-        from blendsearch.enrichment.colours import dominant_colours
+        from blendsearch.enrichment.colours import dominant_colours_many
         from blendsearch.enrichment.describe import describe
         from blendsearch.enrichment.tags import zero_shot_tags
 
@@ -291,11 +308,13 @@ class _Ingest:
         enrichments = [Enrichment() for _ in batch]
         with_image = [i for i, p in enumerate(batch) if p.image is not None]
         if settings.colours:
+            unnamed = [i for i in with_image if batch[i].colours is None]
+            if unnamed:  # named here when no worker did (one item retried alone)
+                names = dominant_colours_many([batch[i].image for i in unnamed], settings.max_colours)
+                for i, named in zip(unnamed, names, strict=True):
+                    batch[i].colours = named
             for i in with_image:
-                named = batch[i].colours
-                if named is None:
-                    named = dominant_colours(batch[i].image, max_colours=settings.max_colours)
-                enrichments[i].colours = named
+                enrichments[i].colours = batch[i].colours
         image_vectors: dict[int, np.ndarray] = {}
         text_vectors: dict[int, np.ndarray] = {}
         encoder = self.encoder
@@ -369,6 +388,11 @@ class _Ingest:
             self.report,
             threaded=self.pool.workers > 0,
         )
+        if self.pool.workers > 0:
+            self.stager = ThreadPoolExecutor(1, "blendsearch-stage")
+        encoder_threads = self.encoder.threads if self.encoder is not None else None
+        if self.encoder is not None:
+            self.encoder.threads = cores_left(self.pool.workers, encoder_threads)
         closed = 0
         ok = False
         try:
@@ -396,7 +420,14 @@ class _Ingest:
             self.committer.close()
             ok = True
         finally:  # a run stopped by an error keeps the rejects it found
+            if not ok:
+                for waiting in staged:
+                    waiting.staged(quiet=True)
+            if self.stager is not None:
+                self.stager.shutdown(wait=True)
             self.pool.close()
+            if self.encoder is not None:
+                self.encoder.threads = encoder_threads
             if not ok:
                 try:
                     self.committer.close()
@@ -416,12 +447,16 @@ class _Ingest:
 
     def close(self, batch: _Batch, staged: deque[_Batch], *, many: bool) -> None:
         batch.read = self.summary.read
-        self.stage(batch, many=many)
+        if self.stager is None:
+            self.stage(batch, many=many)
+        else:  # fetching, hashing and the hand-off to the workers overlap the encoding of earlier batches
+            batch.staging = self.stager.submit(self.stage, batch, many=many)
         staged.append(batch)
 
     def finish(self, batch: _Batch) -> None:
         """Apply what the batch found, in order, encode it and hand it to the committer (which commits
         it before the next)."""
+        batch.staged()
         self.apply_rejects(batch)
         with self.counting:
             self.summary.unchanged += batch.unchanged

@@ -25,6 +25,7 @@ from blendsearch.backends.base import (
 )
 from blendsearch.config import CHANNELS, SearchSettings, check_channels, check_weights
 from blendsearch.encoders.base import l2_normalise
+from blendsearch.expansion.models import QuerySignals
 from blendsearch.query.models import Hit, HybridQuery
 from blendsearch.query.ranked import RankedCandidates
 from blendsearch.scoring import combine, normalise, ranks_descending
@@ -56,6 +57,8 @@ class QueryRun(BaseModel):
     #: Channel -> candidate ids it cannot see (none of the fields it searches); see :func:`unseen_candidates`.
     unseen: dict[str, list[str]] = Field(default_factory=dict)
     clauses: list[QueryClause] = Field(default_factory=list)
+    #: How much of the query's wording the index knew (None: no text); a fused-calibration feature.
+    signals: QuerySignals | None = None
     notices: list[str] = Field(default_factory=list)
     timings_ms: dict[str, float] = Field(default_factory=dict)
 
@@ -67,6 +70,13 @@ def effective_settings(base: SearchSettings, query: HybridQuery) -> SearchSettin
     if query.weights is not None:
         weights.update(check_weights(query.weights, "weights", some_positive=False))
         update["weights"] = weights
+    named = set(query.weights or {})
+    if query.channels is not None and not any(weights.get(c, 0.0) > 0 for c in query.channels):
+        # Channels asked for by name whose configured weights are all 0 (the default switches
+        # ``vector_text`` off) rank with equal weights; weights the query itself set to 0 still count.
+        if not named & set(query.channels):
+            weights.update({c: 1.0 for c in check_channels(query.channels)})
+            update["weights"] = weights
     # The channels that would run must not all weigh 0: such a query ranks nothing.
     running = query.channels if query.channels is not None else list(CHANNELS)
     check_weights({c: weights.get(c, 0.0) for c in check_channels(running)}, "weights")
@@ -189,7 +199,7 @@ def fuse_arrays(run: QueryRun, settings: SearchSettings | None = None) -> Ranked
     order = candidate_rows(results)
     names = [r.channel for r in results]
     if not order:
-        return RankedCandidates.empty(names)
+        return RankedCandidates.empty(names, run.signals)
     n, c = len(order), len(results)
     raw = np.full((n, c), np.nan)
     norm = np.full((n, c), np.nan)
@@ -214,6 +224,7 @@ def fuse_arrays(run: QueryRun, settings: SearchSettings | None = None) -> Ranked
         rank=rank[ranked],
         contributions=fusion.contributions[ranked],
         unseen=(~seen & np.isnan(raw))[ranked],
+        signals=run.signals,
     )
 
 

@@ -24,8 +24,7 @@ def check_query_size(text: str | None, settings: SearchSettings) -> None:
     limit = settings.max_query_chars
     if limit is not None and len(text) > limit:
         raise QueryError(
-            f"query text is {len(text):,} characters long; the limit is {limit:,} "
-            "(search.max_query_chars)"
+            f"query text is {len(text):,} characters long; the limit is {limit:,} (search.max_query_chars)"
         )
     limit = settings.max_query_words
     if limit is not None:

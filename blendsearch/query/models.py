@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from blendsearch.config import check_channels, check_weights
 from blendsearch.documents import Document
+from blendsearch.expansion.models import QuerySignals
 from blendsearch.filters import Filter
 
 __all__ = ["ChannelScore", "Hit", "HybridQuery", "SearchResult"]
@@ -97,4 +98,7 @@ class SearchResult(BaseModel):
     notices: list[str] = Field(default_factory=list)
     #: True when calibrated probabilities exist and the best hit is below ``min_probability``.
     no_good_match: bool = False
+    #: How much of the query's wording the index knew (None: no text); what the fused calibration read
+    #: besides the hits (pass it to ``hit_features`` / ``RankedCandidates.from_hits`` with these hits).
+    signals: QuerySignals | None = None
     timings_ms: dict[str, float] = Field(default_factory=dict)

@@ -17,10 +17,10 @@ import numpy as np
 import numpy.typing as npt
 
 from blendsearch._types import FloatArray
+from blendsearch.expansion.models import QuerySignals
 from blendsearch.query.models import ChannelScore, Hit
 
 __all__ = ["RankedCandidates"]
-
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,8 @@ class RankedCandidates:
 
     ``raw``/``normalised`` are NaN and ``rank`` is 0 where a channel did not return the candidate;
     ``contributions`` rows sum to ``scores``; ``unseen`` marks a channel that cannot see the candidate
-    (and did not return it); ``probabilities`` are NaN where no calibration applies.
+    (and did not return it); ``probabilities`` are NaN where no calibration applies; ``signals`` are the
+    query's (every row shares them: query-level calibration features), None when it had no text.
     """
 
     ids: list[str]
@@ -41,12 +42,13 @@ class RankedCandidates:
     contributions: FloatArray
     unseen: npt.NDArray[np.bool_]
     probabilities: FloatArray | None = None
+    signals: QuerySignals | None = None
 
     def __len__(self) -> int:
         return len(self.ids)
 
     @classmethod
-    def empty(cls, channels: Sequence[str] = ()) -> RankedCandidates:
+    def empty(cls, channels: Sequence[str] = (), signals: QuerySignals | None = None) -> RankedCandidates:
         c = len(channels)
         return cls(
             ids=[],
@@ -57,11 +59,13 @@ class RankedCandidates:
             rank=np.zeros((0, c), dtype=np.int64),
             contributions=np.zeros((0, c)),
             unseen=np.zeros((0, c), dtype=bool),
+            signals=signals,
         )
 
     @classmethod
-    def from_hits(cls, hits: Sequence[Hit]) -> RankedCandidates:
-        """The arrays of hits given in result order (channels in order of first appearance)."""
+    def from_hits(cls, hits: Sequence[Hit], signals: QuerySignals | None = None) -> RankedCandidates:
+        """The arrays of hits given in result order (channels in order of first appearance); ``signals``
+        are their query's (:attr:`SearchResult.signals`, :attr:`QueryRun.signals`)."""
         channels = list(dict.fromkeys(name for hit in hits for name in hit.channels))
         n, c = len(hits), len(channels)
         raw = np.full((n, c), np.nan)
@@ -92,6 +96,7 @@ class RankedCandidates:
             contributions=share,
             unseen=unseen,
             probabilities=probabilities if n and not np.isnan(probabilities).all() else None,
+            signals=signals,
         )
 
     def with_probabilities(self, probabilities: npt.ArrayLike) -> RankedCandidates:
@@ -113,6 +118,7 @@ class RankedCandidates:
             contributions=self.contributions[index],
             unseen=self.unseen[index],
             probabilities=None if self.probabilities is None else self.probabilities[index],
+            signals=self.signals,
         )
 
     def _replace(self, **changes: object) -> RankedCandidates:

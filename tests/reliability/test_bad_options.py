@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from pinned_settings import four_channel_search
 from pydantic import ValidationError
 
 from blendsearch.backends.embedded import EmbeddedBackend
@@ -112,7 +113,8 @@ def test_weights_that_leave_every_running_channel_at_zero_are_an_error(engine: E
 
 def test_a_query_no_weighted_channel_applies_to_says_so(engine: Engine) -> None:
     """Only vector channels weighted, and no model: nothing runs, and the result says why."""
-    result = engine.search(HybridQuery(text="red", weights={"bm25": 0.0, "metadata": 0.0}))
+    weights = {"bm25": 0.0, "metadata": 0.0, "vector_image": 1.0, "vector_text": 0.5}  # pinned
+    result = engine.search(HybridQuery(text="red", weights=weights))
     assert result.hits == [] and result.channels == []
     assert result.notices[-1] == (
         "no channel with a weight above 0 applies to this query (weights: vector_image=1, vector_text=0.5)"
@@ -221,8 +223,9 @@ def test_backends_that_cannot_tell_fall_back_to_the_configured_fields(tmp_path: 
 
 
 def test_both_ways_to_switch_expansion_off_send_the_same_text(tmp_path: Path) -> None:
+    config = EngineConfig(search=four_channel_search())  # both vector channels run
     with Engine.open(
-        tmp_path / "idx", EngineConfig(), backend=MemoryBackend(), encoder=HashEncoder(dim=16)
+        tmp_path / "idx", config, backend=MemoryBackend(), encoder=HashEncoder(dim=16)
     ) as opened:
         opened.ingest(DOCS)
         plans = [

@@ -15,12 +15,14 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from pinned_settings import FOUR_CHANNEL_WEIGHTS
 
 from blendsearch.cli import main
 from blendsearch.config import EngineConfig, FieldMapping
 from blendsearch.engine import INDEX_FILE, Engine
 from blendsearch.exceptions import IndexCorruptError, IndexError_, IndexFormatError
 from blendsearch.index_state import LOCK_FILE
+from blendsearch.query.models import HybridQuery
 
 N_DOCS = 120
 REBUILD = "--index NEW_DIR"
@@ -94,7 +96,9 @@ def test_model_fingerprint_is_read_back_from_the_store(index: Path) -> None:
     with Engine.open(index) as engine:
         stats = engine.stats()
         assert (stats.model_fingerprint, stats.dim) == ("hash:64", 64)
-        assert "vector_text" in engine.search("red dress").channels
+        # vector_text weighted explicitly (the defaults weight it 0): the text vector is searched
+        query = HybridQuery(text="red dress", weights=FOUR_CHANNEL_WEIGHTS)
+        assert "vector_text" in engine.search(query).channels
 
 
 @pytest.fixture()

@@ -15,10 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pinned_settings import FOUR_CHANNEL_WEIGHTS
 
 from blendsearch.config import EngineConfig, FieldMapping
 from blendsearch.engine import INDEX_FILE, Engine
 from blendsearch.index_state import LOCK_FILE
+from blendsearch.query.models import HybridQuery
 
 CTX = mp.get_context("fork")
 N_DOCS = 50
@@ -96,7 +98,9 @@ def test_killed_ingest_resumes_with_fingerprint_and_counts(
         assert any("did not finish" in n for n in engine.notices)
         stats = engine.stats()
         assert (stats.documents, stats.model_fingerprint, stats.dim) == (committed, "hash:64", 64)
-        assert "vector_text" in engine.search("red dress").channels
+        # vector_text weighted explicitly (the defaults weight it 0): the text vectors are searched
+        query = HybridQuery(text="red dress", weights=FOUR_CHANNEL_WEIGHTS)
+        assert "vector_text" in engine.search(query).channels
 
     with Engine.open(index, _config()) as engine:
         summary = engine.ingest(catalog)

@@ -12,6 +12,7 @@ import pytest
 pytest.importorskip("fastapi", reason="blendsearch serve needs fastapi (pip install blendsearch)")
 
 from fastapi.testclient import TestClient  # noqa: E402
+from pinned_settings import four_channel_search  # noqa: E402
 from serve_helpers import API_KEY, SHOP, hand_calibration, make_client  # noqa: E402
 
 from blendsearch import Engine, EngineConfig, FieldMapping  # noqa: E402
@@ -21,7 +22,9 @@ from blendsearch import Engine, EngineConfig, FieldMapping  # noqa: E402
 def built_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """examples/shop ingested once per session; tests copy it when they write."""
     index = tmp_path_factory.mktemp("serve") / "shop-index"
-    config = EngineConfig(fields=FieldMapping(numeric=["price"]))
+    # Fusion pinned (four channels, min-max weighted mean), not the library defaults: the expected ids,
+    # explained channels and the page's sliders in tests/serve depend on it.
+    config = EngineConfig(fields=FieldMapping(numeric=["price"]), search=four_channel_search())
     config.encoder.model = "hash:64"
     with Engine.open(index, config) as engine:
         summary = engine.ingest(SHOP / "catalog.jsonl")

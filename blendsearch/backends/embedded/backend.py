@@ -46,7 +46,14 @@ from blendsearch.backends.embedded.records import (
     prepare_documents,
 )
 from blendsearch.backends.embedded.sql import select_in
-from blendsearch.backends.embedded.vector_rows import load_field_vectors
+from blendsearch.backends.embedded.vector_rows import (
+    cache_file,
+    cache_header,
+    count_field,
+    load_field,
+    load_field_hnsw,
+    share_ids,
+)
 from blendsearch.backends.embedded.vectors import (
     EF_SEARCH,
     EXACT_SUBSET_MAX,
@@ -55,13 +62,7 @@ from blendsearch.backends.embedded.vectors import (
     exact_search,
 )
 from blendsearch.documents import StoredDocument
-from blendsearch.exceptions import (
-    BackendError,
-    BlendsearchError,
-    ConfigError,
-    IndexError_,
-    map_exceptions,
-)
+from blendsearch.exceptions import BackendError, BlendsearchError, ConfigError, IndexError_, map_exceptions
 from blendsearch.filters import Filter
 
 __all__ = ["EmbeddedBackend", "VectorSearchMode"]
@@ -307,11 +308,15 @@ class EmbeddedBackend(Backend):
         """The tantivy index when this backend uses one (``lexical``), created on first use."""
         if self._tantivy is None:
             module = load_tantivy(required=self.lexical == "tantivy") if self.lexical != "fts5" else None
-            self._tantivy = False if module is None else TantivyLexicalIndex(
-                self.path / "lexical-tantivy",
-                self._store_id,
-                module,
-                [profile_of(fields) for fields in self.lexical_fields],
+            self._tantivy = (
+                False
+                if module is None
+                else TantivyLexicalIndex(
+                    self.path / "lexical-tantivy",
+                    self._store_id,
+                    module,
+                    [profile_of(fields) for fields in self.lexical_fields],
+                )
             )
         return self._tantivy or None
 
@@ -432,30 +437,35 @@ class EmbeddedBackend(Backend):
         return self._allowed_sets.get(conn, filters, self._generation())
 
     def _field_vectors(self, conn: sqlite3.Connection, field: str, dim: int) -> FieldVectors:
-        """The field's vectors of dimension ``dim`` (:func:`.vector_rows.load_field_vectors`), reloaded
-        when the store changed."""
+        """The field's vectors of dimension ``dim``, reloaded when the store changed: one field at a time,
+        and one that HNSW will search held once, in its graph (:func:`.vector_rows.load_field_hnsw`)."""
         generation = self._generation()
         cached = self._vectors.get((field, dim))
         if cached is not None and cached.generation == generation:
             return cached
         self._vectors = {k: v for k, v in self._vectors.items() if v.generation == generation}
-        for name, vectors in load_field_vectors(conn, generation, dim).items():
-            self._vectors[(name, dim)] = vectors
-        return self._vectors[(field, dim)]
+        count = count_field(conn, field, dim)
+        auto = self.vector_search == "auto" and count >= self.ann_threshold
+        if count and (self.vector_search == "hnsw" or auto):  # as :meth:`search_vector` decides
+            header = cache_header(self._store_id, generation, field, dim, count, self.hnsw_m)
+            cache = cache_file(self.path, field)
+            vectors = load_field_hnsw(
+                conn, field, generation, dim, count, cache=cache, header=header, hnsw_m=self.hnsw_m
+            )
+        else:
+            vectors = load_field(conn, field, generation, dim, count)
+        share_ids(vectors, self._vectors.values())
+        self._vectors[(field, dim)] = vectors
+        return vectors
 
     def _hnsw(self, vectors: FieldVectors, field: str) -> HnswIndex:
-        """The HNSW graph of these vectors: in memory, else the cache file if it matches, else built."""
+        """The HNSW graph of these vectors: attached when they were loaded; else (the search mode changed
+        since) the cache file if it matches, else built from the matrix."""
         if vectors.hnsw is not None:
             return vectors.hnsw
-        header = {
-            "store_id": self._store_id,
-            "generation": vectors.generation,
-            "field": field,
-            "dim": int(vectors.matrix.shape[1]),
-            "count": vectors.size,
-            "hnsw_m": self.hnsw_m,
-        }
-        path = self.path / f"vectors-{field}.faiss"
+        dim = int(vectors.matrix.shape[1])
+        header = cache_header(self._store_id, vectors.generation, field, dim, vectors.size, self.hnsw_m)
+        path = cache_file(self.path, field)
         index = HnswIndex.load(path, header)
         if index is None or index.size != vectors.size:
             index = HnswIndex.build(vectors.matrix, m=self.hnsw_m)

@@ -1,10 +1,11 @@
 """Vector indexes of the embedded backend: exact (numpy) and approximate (faiss HNSW), both derived data.
 
-SQLite holds the vectors durably; this module only keeps a float32 matrix per field in memory and,
-above a size threshold, an HNSW graph built from that matrix. The graph may be cached on disk as
-``vectors-<field>.faiss``: a small header (magic, format version, JSON with the generation of the store
-it was built from) followed by faiss's own serialisation -- no pickle, and a stale or foreign file is
-simply rebuilt.
+SQLite holds the vectors durably; this module only keeps a float32 matrix per field in memory or,
+above a size threshold, an HNSW graph whose own storage serves as that matrix (built from rows streamed
+in batches, so a field is never held twice). The graph may be cached on disk as ``vectors-<field>.faiss``:
+a small header (magic, format version, JSON with the generation of the store it was built from) followed
+by faiss's own serialisation, streamed both ways -- no pickle, and a stale or foreign file is simply
+rebuilt.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import struct
 import time
 from collections import OrderedDict
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -56,6 +57,18 @@ _WALK_COST = 2.0
 MAX_FILTERED_EF = 1024
 #: Filter bitmaps kept per index (one per recent allowed set: the channels of a query share one).
 _SELECTOR_CACHE = 8
+
+
+def _reserve(vector: Any, count: int) -> None:
+    """Allocate capacity for ``count`` items in an (empty) faiss vector: resizing back to 0 keeps the
+    capacity (std::vector never shrinks on resize), so later growth up to ``count`` reallocates nothing.
+    Only a memory saving: skipped where a faiss build does not expose the vector so."""
+    try:
+        if vector.size() == 0:
+            vector.resize(count)
+            vector.resize(0)
+    except AttributeError:  # pragma: no cover - depends on the faiss build
+        pass
 
 
 def _faiss() -> Any:
@@ -117,14 +130,38 @@ class HnswIndex:
 
     @classmethod
     def build(cls, matrix: Vectors, m: int = 32, ef_construction: int = EF_CONSTRUCTION) -> HnswIndex:
+        """The graph of an in-memory matrix (faiss keeps its own copy of the rows)."""
+        index = cls.create(int(matrix.shape[1]), m, ef_construction, reserve=int(matrix.shape[0]))
+        index.add(matrix)
+        return index
+
+    @classmethod
+    def create(
+        cls, dim: int, m: int = 32, ef_construction: int = EF_CONSTRUCTION, *, reserve: int = 0
+    ) -> HnswIndex:
+        """An empty graph to :meth:`add` rows to in batches, e.g. streamed from SQLite, so that no full
+        numpy matrix exists beside faiss's copy. ``reserve``: the expected row count, allocated up front --
+        growing batch by batch would reallocate, doubling the capacity, and hold the old and the new
+        buffer at once (up to twice the vectors and links)."""
         faiss = _faiss()
         try:
-            index = faiss.IndexHNSWFlat(int(matrix.shape[1]), int(m), faiss.METRIC_INNER_PRODUCT)
+            index = faiss.IndexHNSWFlat(int(dim), int(m), faiss.METRIC_INNER_PRODUCT)
             index.hnsw.efConstruction = int(ef_construction)
-            index.add(np.ascontiguousarray(matrix, dtype=np.float32))
         except RuntimeError as exc:
             raise BackendError(f"cannot build the HNSW index: {exc}") from exc
+        if reserve > 0:
+            storage = faiss.downcast_index(index.storage)
+            _reserve(storage.codes, int(reserve) * int(storage.code_size))
+            # level 0 has 2m links a node; upper levels add m / (m - 1) on average
+            _reserve(index.hnsw.neighbors, int(reserve) * (index.hnsw.nb_neighbors(0) + 2))
         return cls(index)
+
+    def add(self, rows: Vectors) -> None:
+        """Append ``rows`` (faiss ids continue from :attr:`size`) and link them into the graph."""
+        try:
+            self.index.add(np.ascontiguousarray(rows, dtype=np.float32))
+        except RuntimeError as exc:
+            raise BackendError(f"cannot build the HNSW index: {exc}") from exc
 
     @property
     def size(self) -> int:
@@ -168,9 +205,7 @@ class HnswIndex:
             return exact_search(self.vectors(), query, k, rows)
         return positions, scores
 
-    def _walk(
-        self, query: Vector, k: int, ef: int, rows: np.ndarray | None
-    ) -> tuple[np.ndarray, np.ndarray]:
+    def _walk(self, query: Vector, k: int, ef: int, rows: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
         faiss = _faiss()
         selector = None if rows is None else self._selector(rows)[1]
         params = faiss.SearchParametersHNSW(efSearch=ef, sel=selector)
@@ -198,38 +233,52 @@ class HnswIndex:
         return found
 
     def save(self, path: Path, header: dict[str, Any]) -> None:
-        """Write atomically: magic, cache format, JSON header, faiss bytes."""
+        """Write atomically: magic, cache format, JSON header, faiss bytes -- streamed to the file, never
+        a whole serialised copy in memory (at 1M x 256-d the index is 1.3 GB)."""
         faiss = _faiss()
         meta = json.dumps(header, sort_keys=True).encode()
-        payload = faiss.serialize_index(self.index)
         tmp = path.with_name(path.name + ".tmp")
-        with open(tmp, "wb") as fh:
-            fh.write(_MAGIC + struct.pack("<II", CACHE_FORMAT, len(meta)) + meta)
-            fh.write(payload.tobytes())
-        os.replace(tmp, path)
+        try:
+            with open(tmp, "wb") as fh:
+                fh.write(_MAGIC + struct.pack("<II", CACHE_FORMAT, len(meta)) + meta)
+                faiss.write_index(self.index, faiss.PyCallbackIOWriter(fh.write))
+            os.replace(tmp, path)
+        except RuntimeError as exc:  # faiss wraps the callback's own error (e.g. a full disk)
+            raise OSError(f"cannot write {path}: {exc}") from exc
+        finally:
+            tmp.unlink(missing_ok=True)
 
     @classmethod
     def load(cls, path: Path, header: dict[str, Any]) -> HnswIndex | None:
-        """The cached index if ``path`` exists and was built with exactly ``header``; else None."""
+        """The cached index if ``path`` exists and was built with exactly ``header``; else None (a foreign,
+        stale or damaged file is rebuilt). Read straight from the file into faiss's structures."""
         try:
-            data = path.read_bytes()
+            with open(path, "rb") as fh:
+                return cls._read(fh, header)
         except OSError:
             return None
-        if len(data) < 12 or data[:4] != _MAGIC:
+
+    @classmethod
+    def _read(cls, fh: BinaryIO, header: dict[str, Any]) -> HnswIndex | None:
+        start = fh.read(12)
+        if len(start) < 12 or start[:4] != _MAGIC:
             return None
-        version, length = struct.unpack("<II", data[4:12])
+        version, length = struct.unpack("<II", start[4:12])
         if version != CACHE_FORMAT:
             return None
         try:
-            found = json.loads(data[12 : 12 + length])
+            found = json.loads(fh.read(length))
         except ValueError:
             return None
         if found != json.loads(json.dumps(header, sort_keys=True)):
             return None
         faiss = _faiss()
         try:
-            index = faiss.deserialize_index(np.frombuffer(data, dtype=np.uint8, offset=12 + length).copy())
-        except RuntimeError:
+            # read_index returns the concrete class (a downcast_index of it would not own the index)
+            index = faiss.read_index(faiss.PyCallbackIOReader(fh.read))
+        except (RuntimeError, MemoryError):  # truncated or damaged: faiss reports a short read
+            return None
+        if not isinstance(index, faiss.IndexHNSWFlat):
             return None
         return cls(index)
 
@@ -267,7 +316,9 @@ class FieldVectors:
         self._hnsw = index
         if index is not None and index.size == self.size and index.size > 0:
             shared = index.vectors()
-            if shared.shape == self.matrix.shape and np.array_equal(shared, self.matrix):
+            if shared.shape == self.matrix.shape and (
+                _same_buffer(shared, self.matrix) or np.array_equal(shared, self.matrix)
+            ):
                 self.matrix = shared
 
     @property
@@ -280,6 +331,12 @@ class FieldVectors:
             return np.empty(0, dtype=np.int64)
         pos = np.minimum(np.searchsorted(self.keys, keys), self.keys.size - 1)
         return pos[self.keys[pos] == keys].astype(np.int64)
+
+
+def _same_buffer(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether two arrays of one shape are views of the same memory (no need to compare 1 GB)."""
+    same_start = a.__array_interface__["data"][0] == b.__array_interface__["data"][0]
+    return bool(same_start and a.strides == b.strides)
 
 
 def _unit_rows(rng: np.random.Generator, n: int, d: int) -> Vectors:
