@@ -8,7 +8,7 @@ from pinned_settings import four_channel_search
 from blendsearch.backends.base import ChannelResult
 from blendsearch.config import SearchSettings
 from blendsearch.eval.judgements import Judgement
-from blendsearch.eval.tune import TunedSettings, run_ndcg, tune
+from blendsearch.eval.tune import TunedSettings, run_ndcg, tune, tune_across
 from blendsearch.query.hybrid import QueryRun
 from blendsearch.query.models import HybridQuery
 
@@ -83,3 +83,45 @@ def test_tune_rejects_mismatched_inputs() -> None:
     runs, judgements = _misleading_bm25()
     with pytest.raises(ValueError, match="3 runs but 2 judgements"):
         tune(runs, judgements[:2], SearchSettings())
+
+
+def _two_channel_group(winner: str, loser: str, prefix: str) -> tuple[list[QueryRun], list[Judgement]]:
+    """Queries where ``winner`` ranks the two relevant items first, ``loser`` two wrong ones."""
+    runs, judgements = [], []
+    for q in range(2):
+        good, bad = [f"{prefix}g{q}a", f"{prefix}g{q}b"], [f"{prefix}x{q}a", f"{prefix}x{q}b"]
+        runs.append(
+            _run(
+                f"{prefix}{q}",
+                {
+                    winner: [(good[0], 0.9), (good[1], 0.8), (bad[0], 0.1)],
+                    loser: [(bad[0], 9.0), (bad[1], 8.0), (good[0], 1.0)],
+                },
+            )
+        )
+        judgements.append(Judgement(qid=f"{prefix}{q}", gains={good[0]: 2, good[1]: 2}, relevant=2))
+    return runs, judgements
+
+
+def test_tune_across_picks_the_least_worst_case_shortfall() -> None:
+    """Text catalogues want bm25, image-only ones the image vector: one setting must serve both, and the
+    one kept loses least on the group it suits worst, not most on average."""
+    text = _two_channel_group("bm25", "vector_image", "t")
+    images = _two_channel_group("vector_image", "bm25", "i")
+    result = tune_across({"text": text, "images": images}, SearchSettings(), recall_weight=0.0)
+    assert result.group_best == {"text": pytest.approx(1.0), "images": pytest.approx(1.0)}
+    shortfall = {g: result.group_best[g] - result.chosen[g]["objective"] for g in ("text", "images")}
+    assert result.max_regret == pytest.approx(max(shortfall.values()))
+    # Either channel alone scores 1.0 on its group and badly on the other: the pick balances them.
+    one_sided = tune_across({"text": text}, SearchSettings(), recall_weight=0.0)
+    assert one_sided.max_regret == pytest.approx(0.0)
+    assert one_sided.best.weights.get("bm25", 0.0) > one_sided.best.weights.get("vector_image", 0.0)
+    assert result.best.weights["bm25"] > 0 and result.best.weights["vector_image"] > 0
+    # Each weight direction is scored once per family: 9 distinct ratios of two grid weights ((1, 2) is
+    # (0.5, 1)), times 2 normalisations + 4 rrf k.
+    assert result.evaluated == 9 * 6
+
+
+def test_tune_across_needs_a_group() -> None:
+    with pytest.raises(ValueError, match="at least one group"):
+        tune_across({}, SearchSettings())
