@@ -60,6 +60,7 @@ def main() -> None:
     parser.add_argument("--save", type=Path, help="write the feature matrices and labels here (.npz)")
     parser.add_argument("--load", type=Path, help="refit from a --save file instead of running queries")
     parser.add_argument("--plot-dir", type=Path, help="draw a reliability diagram per evaluated set here")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the generated queries and of the halves")
     args = parser.parse_args()
     if args.build:
         build(args.index, args.catalog)
@@ -89,15 +90,15 @@ def run_queries(args: argparse.Namespace) -> tuple[Matrices, Matrices]:
             name: stack_hits(judged_hits(engine, qs, catalog, 50))
             for name, qs in (("dev", dev), ("unlike", unlike))
         }
-        dev_fit, _ = split_queries(dev, 0)
+        dev_fit, _ = split_queries(dev, args.seed)
         fits = {"dev half (hand-judged)": stack_hits(judged_hits(engine, dev_fit, catalog, 50))}
         for name, wordings in (
             ("catalogue", CATALOGUE_WORDINGS),
             ("mixed", MIXED_WORDINGS),
             ("all", WORDINGS),
         ):
-            generated = auto_queries(engine, catalog, n=args.queries, wordings=wordings, seed=0)
-            fit_queries, _ = split_queries(generated.queries, 0)
+            generated = auto_queries(engine, catalog, n=args.queries, wordings=wordings, seed=args.seed)
+            fit_queries, _ = split_queries(generated.queries, args.seed)
             fits[f"auto, {name} wording"] = stack_hits(judged_hits(engine, fit_queries, catalog, 50))
     return evaluated, fits
 
