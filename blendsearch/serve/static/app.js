@@ -45,13 +45,13 @@ function buildWeights(fields) {
     const label = el("label", { for: id });
     label.append(el("span", { class: "swatch", style: `background: var(--${channel})` }), CHANNEL_LABELS[channel] || channel);
     const input = el("input", {
-      id, type: "range", min: "0", max: "3", step: "0.1", value: String(state.weights[channel]),
+      id, type: "range", min: "0", max: "3", step: "0.05", value: String(state.weights[channel]),
       "data-channel": channel, "aria-label": `${CHANNEL_LABELS[channel] || channel} weight`,
     });
-    const out = el("output", { for: id }, Number(state.weights[channel]).toFixed(1));
+    const out = el("output", { for: id }, Number(state.weights[channel]).toFixed(2));
     input.addEventListener("input", () => {
       state.weights[channel] = Number(input.value);
-      out.textContent = Number(input.value).toFixed(1);
+      out.textContent = Number(input.value).toFixed(2);
       requery();
     });
     row.append(label, input, out);
