@@ -69,8 +69,8 @@ AUTO_IDS_FILE = "auto-source-ids.txt"
 #: Fewest matches in the index for a generated query to be used. Drawn product by product, a quarter of
 #: the generated queries match only one or two indexed products (median 17 matches, against 52 for the
 #: fashion dev queries, whose rule keeps queries with at least 3): fitted on those, the fused calibration
-#: expected too few matches on ordinary queries (dev ECE 0.058 -> 0.040 with this floor; unlike-wording
-#: 0.044 -> 0.050; trained model, full test index).
+#: expected too few matches on ordinary queries (seed 0: dev ECE 0.058 -> 0.040 with this floor,
+#: unlike-wording 0.044 -> 0.050; trained model, full test index; other seeds in docs/calibration.md).
 MIN_RELEVANT = 3
 
 #: Other names of the shopper and the occasion, keyed by folded catalogue values (generic shop words).
