@@ -16,7 +16,8 @@ old weights, and the best setting tuned on each evaluated set itself (an upper b
 answers).
 
     python benchmarks/choose_defaults.py --catalog ../shared/datasets/fashion-products/products.csv \\
-        --bench-dir ~/.blendsearch/bench/<catalogue>-<model>-nall-s0 --out benchmarks/results/defaults.json
+        --bench-dir ~/.cache/blendsearch/bench/<catalogue>-<model>-nall-s0 \\
+        --out benchmarks/results/defaults-choice.json
 """
 
 from __future__ import annotations
@@ -26,27 +27,26 @@ import json
 import time
 from pathlib import Path
 
-import numpy as np
-
 from blendsearch.config import SearchSettings
 from blendsearch.engine import Engine
 from blendsearch.eval.autoqueries import CATALOGUE_WORDINGS, MIXED_WORDINGS, generate_auto_queries
-from blendsearch.eval.judgements import Catalog, JudgedQuery, Judgement, judge, load_queries, read_catalog
-from blendsearch.eval.metrics import ndcg_at_k
-from blendsearch.eval.tune import AUTO_RECALL_WEIGHT, TunedSettings, collect_runs, tune, tune_across
-from blendsearch.query.hybrid import QueryRun, fuse_run
+from blendsearch.eval.judgements import Catalog, JudgedQuery, Judgement, load_queries, read_catalog
+from blendsearch.eval.tune import (
+    AUTO_RECALL_WEIGHT,
+    TunedSettings,
+    judged_runs,
+    run_metrics,
+    tune,
+    tune_across,
+)
+from blendsearch.query.hybrid import QueryRun
 
 HERE = Path(__file__).resolve().parent
 CONDITIONS = ("full", "sparse", "images")
 
 
 def _score(runs: list[QueryRun], judgements: list[Judgement], settings: SearchSettings) -> dict[str, float]:
-    ndcg, recall = [], []
-    for run, judgement in zip(runs, judgements, strict=True):
-        gains = judgement.gains_of([hit.id for hit in fuse_run(run, settings)])
-        ndcg.append(ndcg_at_k(gains, judgement.judged(), 10))
-        recall.append(float(np.count_nonzero(gains[:100] == 2)) / judgement.relevant)
-    return {"ndcg@10": round(float(np.mean(ndcg)), 4), "recall@100": round(float(np.mean(recall)), 4)}
+    return {name: round(value, 4) for name, value in run_metrics(runs, judgements, settings).items()}
 
 
 def _runs(
@@ -54,10 +54,7 @@ def _runs(
 ) -> tuple[list[QueryRun], list[Judgement]]:
     """Every channel's results of the judged queries that have a match in the index, with expansion."""
     with Engine.open(index) as engine:
-        population = [i for i in engine.backend.iter_ids() if i in catalog.rows]
-        judged = judge(queries, catalog, population, check_relevant=False)
-        kept = [(q, j) for q, j in zip(queries, judged, strict=True) if j.relevant > 0]
-        return collect_runs(engine, [q for q, _ in kept], expand=True), [j for _, j in kept]
+        return judged_runs(engine, queries, catalog, expand=True)
 
 
 def main() -> None:

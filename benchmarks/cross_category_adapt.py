@@ -21,10 +21,8 @@ from blendsearch.encoders.registry import load_encoder
 from blendsearch.engine import Engine
 from blendsearch.eval.autoqueries import generate_auto_queries
 from blendsearch.eval.conditions import condition_documents
-from blendsearch.eval.judgements import Catalog, judge, load_queries, read_catalog
-from blendsearch.eval.metrics import ndcg_at_k
-from blendsearch.eval.tune import AUTO_RECALL_WEIGHT, collect_runs, tune
-from blendsearch.query.hybrid import fuse_run
+from blendsearch.eval.judgements import Catalog, load_queries, read_catalog
+from blendsearch.eval.tune import AUTO_RECALL_WEIGHT, judged_runs, run_metrics, tune
 from blendsearch.train import TrainConfig, adapt_model, load_pairs, pair_recall, train_model
 from blendsearch.train.data import TrainingPairs
 
@@ -67,9 +65,7 @@ def _search(
         data = {}
         generated = generate_auto_queries(catalog, _same_categories(catalog, ids), ids, n=300, seed=0)
         for name, queries in {**sets, "auto": generated}.items():
-            judged = zip(queries, judge(queries, catalog, ids, check_relevant=False), strict=True)
-            kept = [(q, j) for q, j in judged if j.relevant > 0]
-            data[name] = (collect_runs(engine, [q for q, _ in kept]), [j for _, j in kept])
+            data[name] = judged_runs(engine, queries, catalog, ids)
     variants = {"hybrid default": base}
     variants["tune --auto"] = tune(*data["auto"], base, recall_weight=AUTO_RECALL_WEIGHT).best.apply(base)
     if model is not None:
@@ -80,11 +76,8 @@ def _search(
     for label, settings in variants.items():
         for name in sets:
             runs, judgements = data[name]
-            values = [
-                ndcg_at_k(j.gains_of([h.id for h in fuse_run(r, settings)]), j.judged(), 10)
-                for r, j in zip(runs, judgements, strict=True)
-            ]
-            out[f"{label} / {name} ({len(judgements)} queries)"] = round(float(np.mean(values)), 4)
+            ndcg = run_metrics(runs, judgements, settings)["ndcg@10"]
+            out[f"{label} / {name} ({len(judgements)} queries)"] = round(ndcg, 4)
     return out
 
 

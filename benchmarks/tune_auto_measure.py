@@ -17,37 +17,18 @@ import argparse
 import json
 from pathlib import Path
 
-import numpy as np
-
 from blendsearch.config import SearchSettings
 from blendsearch.engine import Engine
 from blendsearch.eval.autoqueries import auto_source_ids, generate_auto_queries
-from blendsearch.eval.judgements import Catalog, JudgedQuery, Judgement, judge, load_queries, read_catalog
-from blendsearch.eval.metrics import ndcg_at_k
-from blendsearch.eval.tune import AUTO_RECALL_WEIGHT, TunedSettings, collect_runs, tune
-from blendsearch.query.hybrid import QueryRun, fuse_run
+from blendsearch.eval.judgements import Catalog, JudgedQuery, Judgement, load_queries, read_catalog
+from blendsearch.eval.tune import AUTO_RECALL_WEIGHT, TunedSettings, judged_runs, run_metrics, tune
+from blendsearch.query.hybrid import QueryRun
 
 HERE = Path(__file__).resolve().parent
 
 
 def _score(runs: list[QueryRun], judgements: list[Judgement], settings: SearchSettings) -> dict[str, float]:
-    ndcg, recall = [], []
-    for run, judgement in zip(runs, judgements, strict=True):
-        gains = judgement.gains_of([hit.id for hit in fuse_run(run, settings)])
-        ndcg.append(ndcg_at_k(gains, judgement.judged(), 10))
-        recall.append(float(np.count_nonzero(gains[:100] == 2)) / judgement.relevant)
-    return {"ndcg@10": round(float(np.mean(ndcg)), 4), "recall@100": round(float(np.mean(recall)), 4)}
-
-
-def _runs(
-    engine: Engine, queries: list[JudgedQuery], catalog: Catalog, population: list[str]
-) -> tuple[list[QueryRun], list[Judgement]]:
-    judged = [
-        (q, j)
-        for q, j in zip(queries, judge(queries, catalog, population, check_relevant=False), strict=True)
-    ]
-    kept = [(q, j) for q, j in judged if j.relevant > 0]
-    return collect_runs(engine, [q for q, _ in kept]), [j for _, j in kept]
+    return {name: round(value, 4) for name, value in run_metrics(runs, judgements, settings).items()}
 
 
 def measure(index: Path, catalog: Catalog, sets: dict[str, list[JudgedQuery]], n: int) -> dict[str, object]:
@@ -56,9 +37,8 @@ def measure(index: Path, catalog: Catalog, sets: dict[str, list[JudgedQuery]], n
         population = [i for i in engine.backend.iter_ids() if i in catalog.rows]
         source, _ = auto_source_ids(catalog)
         generated = generate_auto_queries(catalog, source, population, n=n, seed=0)
-        data = {
-            name: _runs(engine, qs, catalog, population) for name, qs in {"auto": generated, **sets}.items()
-        }
+        queries = {"auto": generated, **sets}
+        data = {name: judged_runs(engine, qs, catalog, population) for name, qs in queries.items()}
     rrf = TunedSettings(weights=base.weights, normalisation="minmax", combination="rrf", rrf_k=60.0)
     settings = {"default": base, "rrf k=60": rrf.apply(base)}
     for weight in (0.0, AUTO_RECALL_WEIGHT):

@@ -286,14 +286,14 @@ class Engine:
         enabled = self.config.search.expand if query.expand is None else query.expand is not False
         from blendsearch.expansion import Expander, unexpanded
 
-        if not enabled:  # the same as ``expand={"enabled": False}``: folded words, nothing added
-            return unexpanded(text, self.backend.vocabulary())
         generation = self.backend.write_generation()
         built = self._expander  # one read: another thread may replace the attribute
         if built is None or generation is None or built[0] != generation:
             # Built on the backend's vocabulary and kept while the backend's write generation stays.
             built = self._expander = (generation, Expander(self.config.expansion, self.backend.vocabulary()))
         expander = built[1]
+        if not enabled:  # the same as ``expand={"enabled": False}``: folded words, nothing added
+            return unexpanded(text, expander.vocabulary)  # the vocabulary only counts known words
         overrides = query.expand if isinstance(query.expand, dict) else None
         expansion = expander.expand(text, overrides)
         notices.extend(expansion.notices)

@@ -8,7 +8,7 @@ from pinned_settings import four_channel_search
 from blendsearch.backends.base import ChannelResult
 from blendsearch.config import SearchSettings
 from blendsearch.eval.judgements import Judgement
-from blendsearch.eval.tune import TunedSettings, run_ndcg, tune, tune_across
+from blendsearch.eval.tune import TunedSettings, run_metrics, run_ndcg, tune, tune_across
 from blendsearch.query.hybrid import QueryRun
 from blendsearch.query.models import HybridQuery
 
@@ -125,3 +125,11 @@ def test_tune_across_picks_the_least_worst_case_shortfall() -> None:
 def test_tune_across_needs_a_group() -> None:
     with pytest.raises(ValueError, match="at least one group"):
         tune_across({}, SearchSettings())
+
+
+def test_run_metrics_is_the_reference_fusion() -> None:
+    runs, judgements = _misleading_bm25()
+    base = four_channel_search()
+    metrics = run_metrics(runs, judgements, base)
+    assert metrics["ndcg@10"] == pytest.approx(run_ndcg(runs, judgements, base))
+    assert metrics["recall@100"] == pytest.approx(1.0)  # every relevant item is among the candidates

@@ -26,8 +26,8 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from blendsearch.config import CHANNELS, SearchSettings
-from blendsearch.eval.judgements import JudgedQuery, Judgement
-from blendsearch.eval.metrics import dcg_at_k, ndcg_at_k
+from blendsearch.eval.judgements import Catalog, JudgedQuery, Judgement, judge
+from blendsearch.eval.metrics import dcg_at_k, ndcg_at_k, recall_at_k
 from blendsearch.query.hybrid import QueryRun, candidate_rows, fuse_run, seen_mask
 from blendsearch.query.models import HybridQuery
 from blendsearch.scoring import combine, normalise, ranks_descending
@@ -40,6 +40,8 @@ __all__ = [
     "TuneResult",
     "TunedSettings",
     "collect_runs",
+    "judged_runs",
+    "run_metrics",
     "run_ndcg",
     "tune",
     "tune_across",
@@ -177,6 +179,67 @@ def run_ndcg(
     return float(np.mean(values)) if values else 0.0
 
 
+def _mean_metrics(prepared: Sequence[_Prepared], settings: TunedSettings, k: int) -> tuple[float, float]:
+    """Mean (nDCG@k, Recall@100) of prepared runs fused with ``settings``; (0, 0) without runs."""
+    if not prepared:
+        return 0.0, 0.0
+    scores = np.asarray([_score(p, settings, k) for p in prepared])
+    return float(scores[:, 0].mean()), float(scores[:, 1].mean())
+
+
+def _objective(ndcg: float, recall: float, recall_weight: float) -> float:
+    return ndcg if recall_weight == 0.0 else (1.0 - recall_weight) * ndcg + recall_weight * recall
+
+
+def _family_starts(
+    template: TunedSettings,
+    combinations: Sequence[str],
+    normalisations: Sequence[str],
+    rrf_ks: Sequence[float],
+) -> list[TunedSettings]:
+    """``template`` in every family tried: each normalisation (weighted mean), each rrf_k (RRF)."""
+    starts: list[TunedSettings] = []
+    for combination in combinations:
+        if combination == "rrf":
+            starts.extend(template.model_copy(update={"combination": "rrf", "rrf_k": rk}) for rk in rrf_ks)
+        else:
+            starts.extend(
+                template.model_copy(update={"combination": combination, "normalisation": norm})
+                for norm in normalisations
+            )
+    return starts
+
+
+def run_metrics(
+    runs: Sequence[QueryRun], judgements: Sequence[Judgement], settings: SearchSettings
+) -> dict[str, float]:
+    """Mean nDCG@10 and Recall@100 of the runs fused with ``settings`` through :func:`fuse_run`."""
+    ndcg, recall = [], []
+    for run, judgement in zip(runs, judgements, strict=True):
+        gains = judgement.gains_of([hit.id for hit in fuse_run(run, settings)])
+        ndcg.append(ndcg_at_k(gains, judgement.judged(), 10))
+        recall.append(recall_at_k(gains, judgement.relevant, RECALL_K))
+    return {"ndcg@10": float(np.mean(ndcg)), "recall@100": float(np.mean(recall))}
+
+
+def judged_runs(
+    engine: object,
+    queries: Sequence[JudgedQuery],
+    catalog: Catalog,
+    population: Sequence[str] | None = None,
+    *,
+    expand: bool | None = None,
+) -> tuple[list[QueryRun], list[Judgement]]:
+    """The runs (:func:`collect_runs`) and judgements of the queries with a match among ``population``
+    (default: the catalogue's products in the engine's index); the others have nothing to rank."""
+    if population is None:
+        ids = engine.backend.iter_ids()  # type: ignore[attr-defined]
+        population = [i for i in ids if i in catalog.rows]
+    judged = judge(queries, catalog, population, check_relevant=False)
+    kept = [(q, j) for q, j in zip(queries, judged, strict=True) if j.relevant > 0]
+    return collect_runs(engine, [q for q, _ in kept], expand=expand), [j for _, j in kept]
+
+
 def tune(
     runs: Sequence[QueryRun],
     judgements: Sequence[Judgement],
@@ -206,13 +269,11 @@ def tune(
     def metrics(settings: TunedSettings) -> tuple[float, float]:
         key = settings.model_dump_json()
         if key not in cache:
-            scores = np.asarray([_score(p, settings, k) for p in prepared])
-            cache[key] = (float(scores[:, 0].mean()), float(scores[:, 1].mean()))
+            cache[key] = _mean_metrics(prepared, settings, k)
         return cache[key]
 
     def evaluate(settings: TunedSettings) -> float:
-        ndcg, recall = metrics(settings)
-        return ndcg if recall_weight == 0.0 else (1.0 - recall_weight) * ndcg + recall_weight * recall
+        return _objective(*metrics(settings), recall_weight)
 
     default = TunedSettings(
         weights={ch: base.weights.get(ch, 0.0) for ch in channels},
@@ -222,16 +283,7 @@ def tune(
     )
     best, best_score = default, evaluate(default)
     families: dict[str, float] = {}
-    starts: list[TunedSettings] = []
-    for combination in combinations:
-        if combination == "rrf":
-            starts.extend(default.model_copy(update={"combination": "rrf", "rrf_k": rk}) for rk in rrf_ks)
-        else:
-            starts.extend(
-                default.model_copy(update={"combination": combination, "normalisation": norm})
-                for norm in normalisations
-            )
-    for start in starts:
+    for start in _family_starts(default, combinations, normalisations, rrf_ks):
         current, current_score = start, evaluate(start)
         for _ in range(rounds):
             improved = False
@@ -309,11 +361,9 @@ def tune_across(
         for name, (runs, judgements) in groups.items()
     }
     channels = [ch for ch in CHANNELS if any(ch in p.channels for ps in prepared.values() for p in ps)]
-    families: list[tuple[str, str, float]] = []
-    if "weighted_mean" in combinations:
-        families += [("weighted_mean", norm, base.rrf_k) for norm in normalisations]
-    if "rrf" in combinations:
-        families += [("rrf", base.normalisation, rk) for rk in rrf_ks]
+    template = TunedSettings(
+        weights={}, normalisation=base.normalisation, combination=base.combination, rrf_k=base.rrf_k
+    )
     scored: list[tuple[TunedSettings, dict[str, tuple[float, float, float]]]] = []
     # Weights are relative (both combinations divide by their sum), so (1, 1, 0.5) ranks as (2, 2, 1):
     # each direction is scored once, at its first (smallest) spelling in the grid.
@@ -322,19 +372,14 @@ def tune_across(
         top = max(values)
         if top > 0:
             directions.setdefault(tuple(round(v / top, 9) for v in values), values)
-    for combination, norm, rrf_k in families:
+    for family in _family_starts(template, combinations, normalisations, rrf_ks):
         for values in directions.values():
-            settings = TunedSettings(
-                weights={ch: float(v) for ch, v in zip(channels, values, strict=True)},
-                normalisation=norm,
-                combination=combination,
-                rrf_k=rrf_k,
-            )
+            weights = {ch: float(v) for ch, v in zip(channels, values, strict=True)}
+            settings = family.model_copy(update={"weights": weights})
             per_group: dict[str, tuple[float, float, float]] = {}
             for name, runs in prepared.items():
-                metrics = np.asarray([_score(p, settings, k) for p in runs]) if runs else np.zeros((1, 2))
-                ndcg, recall = float(metrics[:, 0].mean()), float(metrics[:, 1].mean())
-                per_group[name] = ((1.0 - recall_weight) * ndcg + recall_weight * recall, ndcg, recall)
+                ndcg, recall = _mean_metrics(runs, settings, k)
+                per_group[name] = (_objective(ndcg, recall, recall_weight), ndcg, recall)
             scored.append((settings, per_group))
     group_best = {name: max(s[name][0] for _, s in scored) for name in prepared}
 

@@ -70,13 +70,13 @@ def effective_settings(base: SearchSettings, query: HybridQuery) -> SearchSettin
     if query.weights is not None:
         weights.update(check_weights(query.weights, "weights", some_positive=False))
         update["weights"] = weights
-    named = set(query.weights or {})
-    if query.channels is not None and not any(weights.get(c, 0.0) > 0 for c in query.channels):
-        # Channels asked for by name whose configured weights are all 0 (the default switches
-        # ``vector_text`` off) rank with equal weights; weights the query itself set to 0 still count.
-        if not named & set(query.channels):
-            weights.update({c: 1.0 for c in check_channels(query.channels)})
-            update["weights"] = weights
+    # Channels asked for by name whose configured weights are all 0 (the default switches ``vector_text``
+    # off) rank with equal weights; weights the query itself set to 0 still count.
+    named = query.channels or []
+    switched_off = not any(weights.get(c, 0.0) > 0 for c in named)
+    if named and switched_off and not set(query.weights or {}) & set(named):
+        weights.update({c: 1.0 for c in check_channels(named)})
+        update["weights"] = weights
     # The channels that would run must not all weigh 0: such a query ranks nothing.
     running = query.channels if query.channels is not None else list(CHANNELS)
     check_weights({c: weights.get(c, 0.0) for c in check_channels(running)}, "weights")

@@ -50,6 +50,7 @@ from blendsearch.backends.embedded.vector_rows import (
     cache_file,
     cache_header,
     count_field,
+    graph_of,
     load_field,
     load_field_hnsw,
     share_ids,
@@ -460,21 +461,14 @@ class EmbeddedBackend(Backend):
 
     def _hnsw(self, vectors: FieldVectors, field: str) -> HnswIndex:
         """The HNSW graph of these vectors: attached when they were loaded; else (the search mode changed
-        since) the cache file if it matches, else built from the matrix."""
-        if vectors.hnsw is not None:
-            return vectors.hnsw
-        dim = int(vectors.matrix.shape[1])
-        header = cache_header(self._store_id, vectors.generation, field, dim, vectors.size, self.hnsw_m)
-        path = cache_file(self.path, field)
-        index = HnswIndex.load(path, header)
-        if index is None or index.size != vectors.size:
-            index = HnswIndex.build(vectors.matrix, m=self.hnsw_m)
-            try:
-                index.save(path, header)
-            except OSError:
-                pass  # a cache: a read-only index directory only costs a rebuild next time
-        vectors.hnsw = index
-        return index
+        since) :func:`.vector_rows.graph_of` their matrix."""
+        if vectors.hnsw is None:
+            dim = int(vectors.matrix.shape[1])
+            header = cache_header(self._store_id, vectors.generation, field, dim, vectors.size, self.hnsw_m)
+            cache = cache_file(self.path, field)
+            vectors.hnsw = graph_of(vectors.matrix, cache=cache, header=header, hnsw_m=self.hnsw_m)
+        assert vectors.hnsw is not None
+        return vectors.hnsw
 
     # -- lifecycle -------------------------------------------------------------------------------
     def close(self) -> None:

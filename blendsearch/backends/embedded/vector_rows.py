@@ -20,6 +20,7 @@ __all__ = [
     "cache_header",
     "count_field",
     "load_field",
+    "graph_of",
     "load_field_hnsw",
     "load_field_vectors",
     "share_ids",
@@ -133,8 +134,7 @@ def load_field_hnsw(
 
     The graph comes from ``cache`` when it was built with exactly ``header``; else it is built by
     streaming the rows from SQLite into faiss batch by batch -- no numpy matrix of the field exists
-    beside faiss's copy (1M x 256-d: 1 GB each) -- and saved to ``cache`` (best effort: a read-only
-    folder only costs a rebuild next time).
+    beside faiss's copy (1M x 256-d: 1 GB each) -- and saved to ``cache``.
     """
     index = HnswIndex.load(cache, header)
     if index is not None:
@@ -145,11 +145,26 @@ def load_field_hnsw(
     index = HnswIndex.create(dim, hnsw_m, reserve=count)
     keys, ids = _scan(conn, field, dim, count, index.add)
     if index.size == header.get("count"):
-        try:
-            index.save(cache, header)
-        except OSError:
-            pass
+        _save(index, cache, header)
     return FieldVectors(generation, keys, ids, index.vectors(), hnsw=index)
+
+
+def graph_of(matrix: Vectors, *, cache: Path, header: dict[str, Any], hnsw_m: int) -> HnswIndex:
+    """The HNSW graph of vectors already in memory (a field loaded for exact search, now searched by
+    HNSW): from ``cache`` when it was built with exactly ``header``, else built and saved there."""
+    index = HnswIndex.load(cache, header)
+    if index is None or index.size != matrix.shape[0]:
+        index = HnswIndex.build(matrix, m=hnsw_m)
+        _save(index, cache, header)
+    return index
+
+
+def _save(index: HnswIndex, cache: Path, header: dict[str, Any]) -> None:
+    """Best effort: a cache, so a read-only index directory only costs a rebuild next time."""
+    try:
+        index.save(cache, header)
+    except OSError:
+        pass
 
 
 def share_ids(vectors: FieldVectors, others: Iterable[FieldVectors]) -> None:
