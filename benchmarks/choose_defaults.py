@@ -1,19 +1,19 @@
-"""Choose the built-in fusion defaults (``SearchSettings``) the way ``tune --auto`` fits an index, and check
-them on the evaluation sets they were not fitted on.
+"""Choose the built-in fusion defaults the way ``tune --auto`` fits an index: the fusion profile of each
+kind of catalogue (``blendsearch/query/profiles.py``) and the single setting of ``SearchSettings``' own
+fields; then check them on the evaluation sets they were not fitted on.
 
 Fit: generated judged queries (``generate_auto_queries``, from the ``split=train`` products), in catalogue
-wording and in mixed wording, run against three indexes of a ``split=train`` sample, one per catalogue
-condition (full, sparse, images: the ``tune-*`` indexes ``bench quality`` builds with the trained model):
-six groups, each scored with the recall-aware objective ``0.5 * nDCG@10 + 0.5 * Recall@100``. One setting
-must serve every condition and wording, so the one chosen is the setting of the grid whose worst
-shortfall from a group's own best is smallest (:func:`~blendsearch.eval.tune.tune_across`); the best
-setting of the pooled queries is reported beside it. No dev or unlike-wording query and no test product
-is used to fit.
+wording and in mixed wording, run with and without expansion against three indexes of a ``split=train``
+sample, one per kind of catalogue (full, sparse, images: the ``tune-*`` indexes ``bench quality`` builds
+with the trained model), each group scored with the recall-aware objective ``0.5 * nDCG@10 + 0.5 *
+Recall@100``. A setting is the grid's setting whose worst shortfall from a group's own best is smallest
+(:func:`~blendsearch.eval.tune.tune_across`): over a kind's four groups for its profile, over the six
+expanded groups for the single setting. No dev or unlike-wording query and no test product is used to fit.
 
-Check: nDCG@10 and Recall@100 with expansion on the ``split=test`` indexes (``test-*``) for the dev
-queries and the unlike-wording set, for the defaults as they were, the chosen setting, RRF k=60 with the
-old weights, and the best setting tuned on each evaluated set itself (an upper bound: it has seen the
-answers).
+Check: nDCG@10 and Recall@100 on the ``split=test`` indexes (``test-*``) for the dev queries and the
+unlike-wording set, with expansion (and without, for the profile and the single setting), beside the best
+setting tuned on each evaluated set itself: for nDCG@10 alone and for the recall-aware objective (upper
+bounds: they have seen the answers).
 
     python benchmarks/choose_defaults.py --catalog ../shared/datasets/fashion-products/products.csv \\
         --bench-dir ~/.cache/blendsearch/bench/<catalogue>-<model>-nall-s0 \\
@@ -39,6 +39,7 @@ from blendsearch.eval.tune import (
     tune,
     tune_across,
 )
+from blendsearch.index_dir import read_info
 from blendsearch.query.hybrid import QueryRun
 
 HERE = Path(__file__).resolve().parent
@@ -49,12 +50,20 @@ def _score(runs: list[QueryRun], judgements: list[Judgement], settings: SearchSe
     return {name: round(value, 4) for name, value in run_metrics(runs, judgements, settings).items()}
 
 
+def _open(index: Path) -> Engine:
+    """The index with today's built-in search settings (field boosts too), not those it was saved with."""
+    info = read_info(index)
+    if info is None:
+        raise SystemExit(f"{index} is not an index: run `blendsearch bench quality` first")
+    return Engine.open(index, info.config.model_copy(update={"search": SearchSettings()}))
+
+
 def _runs(
-    index: Path, queries: list[JudgedQuery], catalog: Catalog
+    index: Path, queries: list[JudgedQuery], catalog: Catalog, *, expand: bool = True
 ) -> tuple[list[QueryRun], list[Judgement]]:
-    """Every channel's results of the judged queries that have a match in the index, with expansion."""
-    with Engine.open(index) as engine:
-        return judged_runs(engine, queries, catalog, expand=True)
+    """Every channel's results of the judged queries that have a match in the index."""
+    with _open(index) as engine:
+        return judged_runs(engine, queries, catalog, expand=expand)
 
 
 def main() -> None:
@@ -71,45 +80,61 @@ def main() -> None:
     base = SearchSettings()
     source = catalog.ids("train")
 
+    # Each group's queries run with expansion (the default) and without (``expand=False``, a per-query
+    # option): the single setting was fitted on the expanded runs; a profile replaces the blend of every
+    # text query, so it must hold for both.
     groups: dict[str, tuple[list[QueryRun], list[Judgement]]] = {}
     for position, condition in enumerate(CONDITIONS):
         index = args.bench_dir / f"tune-{condition}"
-        with Engine.open(index) as engine:
+        with _open(index) as engine:
             population = [i for i in engine.backend.iter_ids() if i in catalog.rows]
         for name, wordings in (("catalogue", CATALOGUE_WORDINGS), ("mixed", MIXED_WORDINGS)):
             generated = generate_auto_queries(
                 catalog, source, population, n=args.queries, seed=position, wordings=wordings
             )
-            group = groups[f"{condition}/{name}"] = _runs(index, generated, catalog)
+            for expand, suffix in ((True, ""), (False, "/no expansion")):
+                group = groups[f"{condition}/{name}{suffix}"] = _runs(
+                    index, generated, catalog, expand=expand
+                )
             print(f"fit {condition}/{name}: {len(group[0])} generated queries with a match", flush=True)
-    pooled = tune(
-        [r for runs, _ in groups.values() for r in runs],
-        [j for _, judgements in groups.values() for j in judgements],
-        base,
-        recall_weight=AUTO_RECALL_WEIGHT,
-    )
-    across = tune_across(groups, base, recall_weight=AUTO_RECALL_WEIGHT)
+    expanded = {g: groups[g] for g in groups if not g.endswith("/no expansion")}
+    across = tune_across(expanded, base, recall_weight=AUTO_RECALL_WEIGHT)
     chosen = across.best.apply(base)
-    print("pooled:", pooled.best.model_dump_json(), flush=True)
-    print("chosen (least worst-case regret):", across.model_dump_json(), flush=True)
+    print("single setting (least worst-case regret):", across.model_dump_json(), flush=True)
+    # One setting per kind of catalogue (its two wordings, with and without expansion): the profiles
+    # ``SearchSettings.fusion_profile="auto"`` picks from by the index's share of image-only products.
+    profiles = {
+        condition: tune_across(
+            {g: groups[g] for g in groups if g.startswith(f"{condition}/")},
+            base,
+            recall_weight=AUTO_RECALL_WEIGHT,
+        )
+        for condition in CONDITIONS
+    }
+    for condition, result in profiles.items():
+        print(f"profile {condition}:", result.model_dump_json(), flush=True)
 
     sets = {
         "dev": load_queries(args.dev or args.catalog.parent / "queries-dev.jsonl"),
         "unlike": load_queries(args.unlike),
     }
-    rrf = TunedSettings(weights=base.weights, normalisation="minmax", combination="rrf", rrf_k=60.0)
     table: dict[str, dict[str, object]] = {}
     for condition in CONDITIONS:
+        profile = profiles[condition].best.apply(base)
         for name, queries in sets.items():
             runs, judgements = _runs(args.bench_dir / f"test-{condition}", queries, catalog)
+            plain = _runs(args.bench_dir / f"test-{condition}", queries, catalog, expand=False)
             upper = tune(runs, judgements, base).best.apply(base)
+            # The same with tune --auto's recall-aware objective: what a shop tuning for both gets.
+            upper_auto = tune(runs, judgements, base, recall_weight=AUTO_RECALL_WEIGHT).best.apply(base)
             row = {
                 "queries": len(runs),
-                "old default": _score(runs, judgements, base),
-                "chosen": _score(runs, judgements, chosen),
-                "pooled fit": _score(runs, judgements, pooled.best.apply(base)),
-                "rrf k=60": _score(runs, judgements, rrf.apply(base)),
+                "single setting": _score(runs, judgements, chosen),
+                "condition profile": _score(runs, judgements, profile),
                 "tuned on this set (upper bound)": _score(runs, judgements, upper),
+                "tuned on this set, recall-aware": _score(runs, judgements, upper_auto),
+                "single setting, no expansion": _score(*plain, chosen),
+                "condition profile, no expansion": _score(*plain, profile),
                 "upper bound setting": TunedSettings(
                     weights=upper.weights,
                     normalisation=upper.normalisation,
@@ -124,8 +149,8 @@ def main() -> None:
             "indexes": [str(args.bench_dir / f"tune-{c}") for c in CONDITIONS],
             "queries": {g: len(runs) for g, (runs, _) in groups.items()},
             "recall_weight": AUTO_RECALL_WEIGHT,
-            "chosen": across.model_dump(),
-            "pooled": pooled.best.model_dump(),
+            "single setting": across.model_dump(),
+            "profiles": {c: r.model_dump() for c, r in profiles.items()},
         },
         "evaluation": table,
         "seconds": round(time.perf_counter() - started, 1),

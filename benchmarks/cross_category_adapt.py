@@ -61,7 +61,7 @@ def _search(
     sets = {"dev": load_queries(dev), "unlike": load_queries(unlike)}
     with Engine.open(folder, config) as engine:
         engine.ingest(docs)
-        base = engine.config.search
+        base = engine.search_settings()
         data = {}
         generated = generate_auto_queries(catalog, _same_categories(catalog, ids), ids, n=300, seed=0)
         for name, queries in {**sets, "auto": generated}.items():

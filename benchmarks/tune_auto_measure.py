@@ -33,7 +33,7 @@ def _score(runs: list[QueryRun], judgements: list[Judgement], settings: SearchSe
 
 def measure(index: Path, catalog: Catalog, sets: dict[str, list[JudgedQuery]], n: int) -> dict[str, object]:
     with Engine.open(index) as engine:
-        base = engine.config.search
+        base = engine.search_settings()
         population = [i for i in engine.backend.iter_ids() if i in catalog.rows]
         source, _ = auto_source_ids(catalog)
         generated = generate_auto_queries(catalog, source, population, n=n, seed=0)

@@ -34,7 +34,7 @@ from pydantic import BaseModel
 from blendsearch._types import ImageInput, PathInput
 from blendsearch.backends.base import Backend
 from blendsearch.calibration.model import Calibration, load_calibration
-from blendsearch.config import EngineConfig
+from blendsearch.config import EngineConfig, SearchSettings
 from blendsearch.documents import Document, StoredDocument
 from blendsearch.encoders.base import Encoder
 from blendsearch.exceptions import ConfigError, EncoderError, MissingDependencyError
@@ -46,6 +46,7 @@ from blendsearch.ingest.pipeline import IngestProgress, IngestSummary, ingest_it
 from blendsearch.query.hybrid import QueryRun, effective_settings, plan_requests, unseen_candidates
 from blendsearch.query.limits import check_query_size
 from blendsearch.query.models import HybridQuery, SearchResult
+from blendsearch.query.profiles import profile_for, resolve_fusion
 from blendsearch.query.ranked import RankedCandidates
 from blendsearch.results import facet_counts, page_result, rank_run
 
@@ -68,6 +69,10 @@ class IndexStats(BaseModel):
     dim: int | None
     calibrated: bool
     vocabulary_size: int
+    #: Products with no catalogue text (indexed from their image alone), as a share; None: not counted.
+    image_only_share: float | None = None
+    #: The blend text queries use: a built-in profile's name (``fusion_profile="auto"``) or "fixed".
+    fusion: str = "fixed"
 
 
 class Engine:
@@ -89,6 +94,8 @@ class Engine:
         self._info = info
         #: The expander and the backend write generation whose vocabulary it was built on.
         self._expander: tuple[int | None, Expander] | None = None
+        #: The write generation and the image-only share counted at it (None: unknown or empty).
+        self._image_only: tuple[int | None, float | None] | None = None
         self._calibration: Calibration | None = None
         self._calibration_loaded = False
         self._notices: list[str] = []
@@ -254,6 +261,27 @@ class Engine:
         index changes, a write by another process included)."""
         return self.backend.vocabulary()
 
+    def image_only_share(self) -> float | None:
+        """The share of stored products with no catalogue text (indexed from their image alone), counted
+        again when the index changes; None when the backend cannot tell or the index is empty."""
+        generation = self.backend.write_generation()
+        cached = self._image_only  # one read: another thread may replace the attribute
+        if cached is None or generation is None or cached[0] != generation:
+            total, with_text = self.backend.count(), self.backend.count_with_user_text()
+            share = None if not total or with_text is None else max(0.0, 1.0 - with_text / total)
+            cached = self._image_only = (generation, share)
+        return cached[1]
+
+    def search_settings(self, query: HybridQuery | None = None) -> SearchSettings:
+        """The settings ``query`` (a text query when None) runs with: the config's, whose blend under
+        ``fusion_profile="auto"`` is the built-in profile of this index's kind for text queries
+        (:mod:`blendsearch.query.profiles`)."""
+        settings = self.config.search
+        image_query = query is not None and query.image is not None
+        if settings.fusion_profile != "auto" or image_query:
+            return settings
+        return resolve_fusion(settings, self.image_only_share())
+
     @property
     def calibration(self) -> Calibration | None:
         """The fitted :class:`~blendsearch.calibration.Calibration`, or None."""
@@ -320,7 +348,7 @@ class Engine:
         """
         query = HybridQuery(text=query) if isinstance(query, str) else query
         try:
-            settings = effective_settings(self.config.search, query)
+            settings = effective_settings(self.search_settings(query), query)
         except ValueError as exc:
             raise ConfigError(str(exc)) from exc
         check_query_size(query.text, settings)
@@ -404,6 +432,10 @@ class Engine:
 
     def stats(self) -> IndexStats:
         calibration = self.calibration
+        share = self.image_only_share()
+        fusion = "fixed"
+        if self.config.search.fusion_profile == "auto":
+            fusion = "own settings (not counted)" if share is None else f"profile {profile_for(share).name}"
         return IndexStats(
             index=str(self.index_dir),
             backend=type(self.backend).__name__,
@@ -413,6 +445,8 @@ class Engine:
             dim=self._info.dim,
             calibrated=calibration is not None,
             vocabulary_size=len(self.vocabulary()),
+            image_only_share=None if share is None else round(share, 4),
+            fusion=fusion,
         )
 
     # -- lifecycle ----------------------------------------------------------------------------------
@@ -475,7 +509,7 @@ class Engine:
         update = {"text": None, "image": vector, "channels": ["vector_image"], "expand": False}
         query = query.model_copy(update=update)
         try:
-            settings = effective_settings(self.config.search, query)
+            settings = effective_settings(self.search_settings(query), query)
         except ValueError as exc:
             raise ConfigError(str(exc)) from exc
         settings.weights = {**settings.weights, "vector_image": settings.weights.get("vector_image") or 1.0}

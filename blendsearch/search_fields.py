@@ -5,10 +5,20 @@ from __future__ import annotations
 from blendsearch._types import AttributeValue
 from blendsearch.documents import StoredDocument
 
-__all__ = ["LEXICAL_FIELDS", "VECTOR_FIELDS", "document_fields", "filter_fields", "present_fields"]
+__all__ = [
+    "LEXICAL_FIELDS",
+    "USER_TEXT_FIELDS",
+    "VECTOR_FIELDS",
+    "document_fields",
+    "filter_fields",
+    "present_fields",
+]
 
 #: Logical text fields, named in SearchSettings.text_fields / metadata_fields.
 LEXICAL_FIELDS = ("title", "description", "attributes", "colours", "tags", "generated")
+#: The fields of the catalogue's own text (the rest is generated from the image): a product with none of
+#: them is image-only, and the share of such products picks the built-in fusion profile.
+USER_TEXT_FIELDS = ("title", "description", "attributes")
 #: What :func:`present_fields` calls a stored vector (a ``VectorRequest.field`` plus ``_vector``).
 VECTOR_FIELDS = ("image_vector", "text_vector")
 

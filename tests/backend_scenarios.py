@@ -13,7 +13,7 @@ from blendsearch.backends.base import Backend, LexicalRequest, QueryClause, Vect
 from blendsearch.backends.memory import MemoryBackend
 from blendsearch.documents import Enrichment, StoredDocument
 from blendsearch.filters import RangeFilter, TermFilter, TermsFilter
-from blendsearch.search_fields import present_fields
+from blendsearch.search_fields import USER_TEXT_FIELDS, present_fields
 
 __all__ = [
     "check_documents",
@@ -226,3 +226,7 @@ def check_present_fields(backend: Backend) -> None:
     assert expected["p10"] == frozenset({"image_vector"})
     assert backend.present_fields([d.id for d in docs] + ["nope"]) == expected
     assert backend.present_fields([]) == {}
+    # The image-only share that picks the built-in fusion profile counts the catalogue's own text only.
+    with_text = sum(1 for d in docs if present_fields(d) & set(USER_TEXT_FIELDS))
+    assert with_text == len(docs) - 1
+    assert backend.count_with_user_text() == with_text

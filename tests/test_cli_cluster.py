@@ -81,7 +81,8 @@ def test_elasticsearch_emulator_through_the_cli(
 ) -> None:
     first = _main_job(catalog, tmp_path / "es", f"elasticsearch+{noida_url}/{unique_index}", embedded)
     assert set(first["hits"][0]["channels"]) == {"bm25", "metadata", "vector_image", "vector_text"}
-    reference = _run("search", "red dress", "--index", str(embedded), "--k", "24")
+    # Pinned: the full-text fusion profile runs no vector channel.
+    reference = _run("search", "red dress", "--index", str(embedded), "--k", "24", *four_channel_cli_args())
     cosines = {h["id"]: h["channels"]["vector_image"]["raw"] for h in reference["hits"]}
     for hit in first["hits"]:  # the same cosine for the same item (BM25 may order ties differently)
         assert hit["channels"]["vector_image"]["raw"] == pytest.approx(cosines[hit["id"]], abs=1e-5)

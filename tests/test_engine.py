@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from pinned_settings import FOUR_CHANNEL_WEIGHTS
+from pinned_settings import FOUR_CHANNEL_COMBINATION, FOUR_CHANNEL_NORMALISATION, FOUR_CHANNEL_WEIGHTS
 
 from blendsearch.backends.memory import MemoryBackend
 from blendsearch.config import EngineConfig, FieldMapping
@@ -14,6 +14,7 @@ from blendsearch.encoders.fake import HashEncoder
 from blendsearch.engine import Engine
 from blendsearch.filters import RangeFilter, TermFilter
 from blendsearch.query.models import HybridQuery
+from blendsearch.query.profiles import profile_for
 
 
 def _config() -> EngineConfig:
@@ -81,10 +82,18 @@ def test_vectors_image_query_finds_the_same_picture(tmp_path: Path, shop: Path) 
         assert result.channels == ["vector_image"]
         assert result.hits[0].id == "p010"
         assert result.hits[0].channels["vector_image"].raw == pytest.approx(1.0, abs=1e-5)
-        text = engine.search("satin gown")  # the defaults weight vector_text 0: it does not run
+        # A text query on this full-text catalogue blends with the full-text fusion profile.
+        assert engine.image_only_share() == 0.0  # p023 has no title, but its attributes are text
+        weighted_on = {c for c, w in profile_for(0.0).weights.items() if w > 0}
+        assert set(engine.search("satin gown").channels) == weighted_on
+        # SearchSettings' own blend (what a query with an image uses) weights vector_text 0: it does not run.
+        own = engine.config.search
+        blend = {"weights": own.weights, "combination": own.combination, "rrf_k": own.rrf_k}
+        text = engine.search(HybridQuery(text="satin gown", **blend))
         assert set(text.channels) == {"bm25", "metadata", "vector_image"}
         assert text.hits[0].id == "p010"
-        weighted = engine.search(HybridQuery(text="satin gown", weights=FOUR_CHANNEL_WEIGHTS))
+        pinned = {"combination": FOUR_CHANNEL_COMBINATION, "normalisation": FOUR_CHANNEL_NORMALISATION}
+        weighted = engine.search(HybridQuery(text="satin gown", weights=FOUR_CHANNEL_WEIGHTS, **pinned))
         assert set(weighted.channels) == {"bm25", "metadata", "vector_image", "vector_text"}
         assert weighted.hits[0].id == "p010"
 

@@ -147,3 +147,13 @@ def test_an_engine_without_expansion_still_counts_known_words(engine: Engine) ->
     assert engine.channel_results(HybridQuery(text="red shrit")).signals == QuerySignals(
         words=2, known=1, corrected=1
     )
+
+
+def test_without_expansion_compounds_are_spelled_as_the_index_spells_them() -> None:
+    """ "t-shirt" searches "tshirt" where the index has "Tshirts" (an attribute value), and nothing is
+    added: no typo fixed, no joined pair ("hand bag" stays two words)."""
+    vocabulary = {**VOCABULARY, "tshirts": 7, "handbags": 2, "hand": 1, "bag": 1}
+    assert [c.text for c in unexpanded("Red T-shirt", vocabulary).clauses] == ["red tshirt"]
+    assert [c.text for c in unexpanded("red t-shirt").clauses] == ["red t shirt"]  # no vocabulary
+    assert [c.text for c in unexpanded("hand bag shrit", vocabulary).clauses] == ["hand bag shrit"]
+    assert [c.text for c in unexpanded("men's shirt", vocabulary).clauses] == ["men shirt"]

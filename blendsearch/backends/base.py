@@ -125,6 +125,12 @@ class Backend(abc.ABC):
         :meth:`write_generation` stays the same: the one rule for everything derived from the vocabulary.
         """
 
+    def count_with_user_text(self) -> int | None:
+        """Stored documents with some catalogue text (:data:`~blendsearch.search_fields.USER_TEXT_FIELDS`),
+        the rest being image-only; None: this backend cannot tell. The built-in fusion profile is chosen by
+        the image-only share (:mod:`blendsearch.query.profiles`)."""
+        return None
+
     def write_generation(self) -> int | None:
         """A number that changes with every write this backend can see (another process's too, where the
         store records it): the vocabulary, and what the engine derives from it, are rebuilt when it

@@ -18,7 +18,7 @@ from blendsearch.backends.base import (
 from blendsearch.backends.bm25f import K1, B, field_weights
 from blendsearch.documents import StoredDocument
 from blendsearch.filters import matches
-from blendsearch.search_fields import document_fields, filter_fields, present_fields
+from blendsearch.search_fields import USER_TEXT_FIELDS, document_fields, filter_fields, present_fields
 from blendsearch.text import analyze, words
 
 __all__ = ["MemoryBackend"]
@@ -72,6 +72,9 @@ class MemoryBackend(Backend):
 
     def count(self) -> int:
         return len(self._docs)
+
+    def count_with_user_text(self) -> int:
+        return sum(1 for doc in self._docs.values() if present_fields(doc) & set(USER_TEXT_FIELDS))
 
     def iter_ids(self) -> Iterable[str]:
         return list(self._docs)

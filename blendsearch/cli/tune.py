@@ -89,9 +89,9 @@ def tune_command(
             if not kept:
                 raise click.ClickException("no query has a matching product in the index")
             runs = collect_runs(engine, [q for q, _ in kept], expand=expand)
-            result = tune(runs, [j for _, j in kept], engine.config.search, recall_weight=weight)
+            result = tune(runs, [j for _, j in kept], engine.search_settings(), recall_weight=weight)
             if write:
-                engine.config.search = result.best.apply(engine.config.search)
+                engine.config.search = result.best.apply(engine.search_settings())
                 engine.save_config()
     if as_json:
         echo_json({**result.model_dump(), "written": write})

@@ -177,7 +177,7 @@ def _tune_on_train(
         results: dict[bool, TuneResult] = {}
         for expand in (False, True):
             runs = collect_runs(engine, queries, expand=expand)
-            results[expand] = tune(runs, judgements, engine.config.search)
+            results[expand] = tune(runs, judgements, engine.search_settings())
             if progress:
                 r = results[expand]
                 progress(
@@ -319,7 +319,7 @@ def _score_methods(
     judgements: Sequence[Judgement],
     tuned: dict[bool, TunedSettings],
 ) -> tuple[dict[str, dict[str, float]], dict[str, dict[str, dict[str, dict[str, float]]]]]:
-    settings = _method_settings(engine.config.search, tuned)
+    settings = _method_settings(engine.search_settings(), tuned)
     methods: dict[str, dict[str, float]] = {}
     by: dict[str, dict[str, dict[str, dict[str, float]]]] = {}
     for expand in (False, True):

@@ -38,12 +38,14 @@ from blendsearch.config import EngineConfig
 from blendsearch.documents import StoredDocument
 from blendsearch.eval.bench_cache import bench_index_dir, ensure_model, sample_ids
 from blendsearch.eval.bench_ingest import timing_queries
+from blendsearch.eval.bench_latency import HYBRID_WEIGHTS
 from blendsearch.eval.conditions import bench_enrichment, build_index, condition_documents
 from blendsearch.eval.emulators import emulator_version, run_noida, run_osmem
 from blendsearch.eval.judgements import Judgement, judge, read_catalog
 from blendsearch.eval.retrieval import score_ranking
 from blendsearch.exceptions import BackendConnectionError, ConfigError, MissingDependencyError
 from blendsearch.query.hybrid import QueryRun, fuse_run, unseen_candidates
+from blendsearch.query.models import HybridQuery
 
 __all__ = ["BackendBenchReport", "BackendBenchRow", "bench_backends"]
 
@@ -130,7 +132,11 @@ def bench_backends(
     try:
         stored = source.backend.get(sorted(source.backend.iter_ids()), with_vectors=True)
         queries = timing_queries(path, queries_path)[:query_limit]
-        plans = [source.plan(query.query) for query in queries]
+        # Every channel planned, blended as SearchSettings' own weights say (a full-text index's fusion
+        # profile would plan no vector channel).
+        hybrid = list(MODES["hybrid"])
+        asked = [HybridQuery(text=q.query, channels=hybrid, weights=HYBRID_WEIGHTS) for q in queries]
+        plans = [source.plan(query) for query in asked]
         judgements = judge(queries, catalog, test, check_relevant=limit is None)
         config = source.config
     finally:

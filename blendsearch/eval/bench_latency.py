@@ -1,9 +1,11 @@
 """``bench latency``: warm query latency of a hybrid query beside the cost of its parts, in one run.
 
 The performance question is "does a hybrid query cost about what its channels cost?": the same queries
-run as ``bm25`` alone, ``vector_image`` alone (query encoding included) and hybrid (every channel), the
-three interleaved query by query (order alternating) so load on a shared machine falls on all of them
-alike. The engine is warmed (:meth:`~blendsearch.engine.Engine.warm`) first, as a server is.
+run as ``bm25`` alone, ``vector_image`` alone (query encoding included) and hybrid (bm25, metadata and
+vector_image, blended with ``SearchSettings``' own weights: the fusion profile of a full-text index runs no
+vector channel, which would time a different query), the three interleaved query by query (order
+alternating) so load on a shared machine falls on all of them alike. The engine is warmed
+(:meth:`~blendsearch.engine.Engine.warm`) first, as a server is.
 """
 
 from __future__ import annotations
@@ -16,13 +18,16 @@ import numpy as np
 from pydantic import BaseModel
 
 from blendsearch._types import PathInput
+from blendsearch.config import SearchSettings
 from blendsearch.engine import Engine
 from blendsearch.query.models import HybridQuery
 
 __all__ = ["LatencyReport", "ModeLatency", "bench_latency"]
 
-#: Channel sets timed: None is every channel that applies (the hybrid query).
+#: Channel sets timed: None is every channel the hybrid weights (:data:`HYBRID_WEIGHTS`) switch on.
 MODES: dict[str, list[str] | None] = {"bm25": ["bm25"], "vector_image": ["vector_image"], "hybrid": None}
+#: The hybrid query's weights: the single blend fitted across catalogue kinds (bm25, metadata, vector_image).
+HYBRID_WEIGHTS: dict[str, float] = SearchSettings().weights
 
 
 class ModeLatency(BaseModel):
@@ -61,12 +66,19 @@ def bench_latency(index_dir: PathInput, texts: Sequence[str], *, warm_queries: i
             HybridQuery(text=texts[0], channels=["vector_image"], with_documents=False)
         ).channels == ["vector_image"]
         modes = {name: channels for name, channels in MODES.items() if vectors or name == "bm25"}
-        engine.warm([HybridQuery(text=t, channels=c) for t in texts[:warm_queries] for c in modes.values()])
+        weights = {name: HYBRID_WEIGHTS if channels is None else None for name, channels in modes.items()}
+        engine.warm(
+            [
+                HybridQuery(text=t, channels=modes[m], weights=weights[m])
+                for t in texts[:warm_queries]
+                for m in modes
+            ]
+        )
         times: dict[str, list[float]] = {name: [] for name in modes}
         for number, text in enumerate(texts):
             order = list(modes) if number % 2 == 0 else list(reversed(modes))
             for name in order:
-                query = HybridQuery(text=text, channels=modes[name])
+                query = HybridQuery(text=text, channels=modes[name], weights=weights[name])
                 started = time.perf_counter()
                 engine.search(query)
                 times[name].append((time.perf_counter() - started) * 1000)

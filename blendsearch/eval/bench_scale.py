@@ -96,7 +96,10 @@ def _engine_config(model: str, vector_search: str, ann_threshold: int) -> Any:
     return EngineConfig(
         encoder=EncoderSettings(model=model),
         enrichment=EnrichmentSettings(colours=False, describe=False),
-        search=SearchSettings(vector_search=vector_search, ann_threshold=ann_threshold),
+        # The blend fitted across catalogue kinds, written down: the full-text profile runs no vector channel.
+        search=SearchSettings(
+            vector_search=vector_search, ann_threshold=ann_threshold, weights=SearchSettings().weights
+        ),
     )
 
 

@@ -78,6 +78,7 @@ class TunedSettings(BaseModel):
                 "normalisation": self.normalisation,
                 "combination": self.combination,
                 "rrf_k": self.rrf_k,
+                "fusion_profile": "fixed",
             }
         )
 

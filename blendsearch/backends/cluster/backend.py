@@ -38,7 +38,7 @@ from blendsearch.mappings.layout import (
     to_source,
 )
 from blendsearch.mappings.settings import MappingSettings
-from blendsearch.search_fields import LEXICAL_FIELDS
+from blendsearch.search_fields import LEXICAL_FIELDS, USER_TEXT_FIELDS
 
 __all__ = ["PRESENT_FIELD_NAMES", "RemoteBackend"]
 
@@ -244,6 +244,14 @@ class RemoteBackend(Backend, abc.ABC):
         if not self.exists():
             return 0
         return int(self._call("count", self.client.count, index=self.index)["count"])
+
+    def count_with_user_text(self) -> int:
+        """One ``_count`` of the documents with a catalogue text field (empty fields are not written)."""
+        if not self.exists():
+            return 0
+        having = [{"exists": {"field": name}} for name in USER_TEXT_FIELDS]
+        query = {"bool": {"should": having, "minimum_should_match": 1}}
+        return int(self._call("count", self.client.count, index=self.index, body={"query": query})["count"])
 
     def _scan(self, source: list[str] | bool) -> Iterator[dict[str, Any]]:
         """Every document (scroll), streamed; client errors become blendsearch errors."""

@@ -225,7 +225,9 @@ class EmbeddedBackend(Backend):
         # A document whose indexed text and filter values did not change is left alone in tantivy, whose
         # statistics count a replaced document until segments merge (as Lucene's do): re-ingesting scores
         # like before.
-        changed = [r for r in lexical_rows if indexed.get(r[0]) != (tuple(r[1]), frozenset(r[2]))]
+        changed = [
+            r for r in lexical_rows if r[0] not in indexed or indexed[r[0]] != (tuple(r[1]), frozenset(r[2]))
+        ]
         self._lexical_written(changed, [], before)
         return results
 
@@ -274,6 +276,10 @@ class EmbeddedBackend(Backend):
     def count(self) -> int:
         with self._reading(_STORAGE_ERRORS) as conn:
             return int(conn.execute("SELECT count(*) FROM docs").fetchone()[0])
+
+    def count_with_user_text(self) -> int:
+        with self._reading(_STORAGE_ERRORS) as conn:
+            return inventory.count_with_user_text(conn)
 
     def iter_ids(self) -> Iterable[str]:
         with self._reading(_STORAGE_ERRORS) as conn:

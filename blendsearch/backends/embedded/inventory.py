@@ -8,10 +8,10 @@ from collections import Counter
 from collections.abc import Sequence
 
 from blendsearch.backends.embedded.sql import select_in
-from blendsearch.search_fields import LEXICAL_FIELDS, VECTOR_FIELDS
+from blendsearch.search_fields import LEXICAL_FIELDS, USER_TEXT_FIELDS, VECTOR_FIELDS
 from blendsearch.text import words
 
-__all__ = ["filter_field_kinds", "present_fields", "vocabulary"]
+__all__ = ["count_with_user_text", "filter_field_kinds", "present_fields", "vocabulary"]
 
 
 def present_fields(conn: sqlite3.Connection, ids: Sequence[str]) -> dict[str, frozenset[str]]:
@@ -28,6 +28,12 @@ def present_fields(conn: sqlite3.Connection, ids: Sequence[str]) -> dict[str, fr
         id_: frozenset(n for n, p in zip(names, present, strict=True) if p)
         for id_, *present in select_in(conn, sql, list(dict.fromkeys(ids)))
     }
+
+
+def count_with_user_text(conn: sqlite3.Connection) -> int:
+    """Documents whose FTS row has text in a catalogue field: one scan of the stored text in SQLite's C."""
+    having = " OR ".join(f"trim({name}) != ''" for name in USER_TEXT_FIELDS)
+    return int(conn.execute(f"SELECT count(*) FROM fts WHERE {having}").fetchone()[0])
 
 
 def vocabulary(conn: sqlite3.Connection) -> dict[str, int]:

@@ -118,16 +118,20 @@ def insert_documents(
             for doc, image, text, dim in prepared.values()
         ],
     )
-    rows: list[Row] = [
-        (keys[doc.id], field_texts(doc), [row[1:] for row in store.attribute_rows(keys[doc.id], doc)])
-        for doc, *_ in prepared.values()
-    ]
+    # Each document's attrs rows are built once: inserted as they are, and (without the doc_key) handed on
+    # to the tantivy index.
+    rows: list[Row] = []
+    attr_rows: list[tuple[int, str, str, int | float | None, int]] = []
+    for doc, *_ in prepared.values():
+        key = keys[doc.id]
+        attrs = store.attribute_rows(key, doc)
+        attr_rows.extend(attrs)
+        rows.append((key, field_texts(doc), [row[1:] for row in attrs]))
     conn.executemany(
         f"INSERT INTO fts (rowid, {', '.join(LEXICAL_FIELDS)}) VALUES (?{', ?' * len(LEXICAL_FIELDS)})",
         [(key, *texts) for key, texts, _ in rows],
     )
     conn.executemany(
-        "INSERT INTO attrs (doc_key, key, value_text, value_num, is_text) VALUES (?, ?, ?, ?, ?)",
-        [(key, *row) for key, _, attrs in rows for row in attrs],
+        "INSERT INTO attrs (doc_key, key, value_text, value_num, is_text) VALUES (?, ?, ?, ?, ?)", attr_rows
     )
     return rows

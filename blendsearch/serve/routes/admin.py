@@ -63,7 +63,7 @@ def fields(state: State) -> dict[str, Any]:
         for doc in engine.backend.get(ids):
             seen.update(dict.fromkeys(doc.attributes))
         attributes = list(seen)
-    search = engine.config.search
+    search = engine.search_settings()
     return {
         "attributes": attributes,
         "numeric": list(mapping.numeric),
