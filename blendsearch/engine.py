@@ -71,7 +71,8 @@ class IndexStats(BaseModel):
     vocabulary_size: int
     #: Products with no catalogue text (indexed from their image alone), as a share; None: not counted.
     image_only_share: float | None = None
-    #: The blend text queries use: a built-in profile's name (``fusion_profile="auto"``) or "fixed".
+    #: The blend text queries use: "profile <name>" (``fusion_profile="auto"``), "fixed", or "own settings
+    #: (not counted)" when the index is empty or its backend cannot count its image-only share.
     fusion: str = "fixed"
 
 
@@ -277,10 +278,11 @@ class Engine:
         ``fusion_profile="auto"`` is the built-in profile of this index's kind for text queries
         (:mod:`blendsearch.query.profiles`)."""
         settings = self.config.search
-        image_query = query is not None and query.image is not None
-        if settings.fusion_profile != "auto" or image_query:
+        if settings.fusion_profile != "auto":
             return settings
-        return resolve_fusion(settings, self.image_only_share())
+        image_query = query is not None and query.image is not None
+        share = None if image_query else self.image_only_share()  # not counted when it cannot matter
+        return resolve_fusion(settings, share, image_query=image_query)
 
     @property
     def calibration(self) -> Calibration | None:
