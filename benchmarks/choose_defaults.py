@@ -59,11 +59,11 @@ def _open(index: Path) -> Engine:
 
 
 def _runs(
-    index: Path, queries: list[JudgedQuery], catalog: Catalog, *, expand: bool = True
-) -> tuple[list[QueryRun], list[Judgement]]:
-    """Every channel's results of the judged queries that have a match in the index."""
-    with _open(index) as engine:
-        return judged_runs(engine, queries, catalog, expand=expand)
+    engine: Engine, queries: list[JudgedQuery], catalog: Catalog
+) -> dict[bool, tuple[list[QueryRun], list[Judgement]]]:
+    """Every channel's results of the judged queries that have a match in the index, with expansion
+    (``True``) and without (``False``), on one opened index."""
+    return {expand: judged_runs(engine, queries, catalog, expand=expand) for expand in (True, False)}
 
 
 def main() -> None:
@@ -85,18 +85,20 @@ def main() -> None:
     # text query, so it must hold for both.
     groups: dict[str, tuple[list[QueryRun], list[Judgement]]] = {}
     for position, condition in enumerate(CONDITIONS):
-        index = args.bench_dir / f"tune-{condition}"
-        with _open(index) as engine:
+        with _open(args.bench_dir / f"tune-{condition}") as engine:
             population = [i for i in engine.backend.iter_ids() if i in catalog.rows]
-        for name, wordings in (("catalogue", CATALOGUE_WORDINGS), ("mixed", MIXED_WORDINGS)):
-            generated = generate_auto_queries(
-                catalog, source, population, n=args.queries, seed=position, wordings=wordings
-            )
-            for expand, suffix in ((True, ""), (False, "/no expansion")):
-                group = groups[f"{condition}/{name}{suffix}"] = _runs(
-                    index, generated, catalog, expand=expand
+            for name, wordings in (("catalogue", CATALOGUE_WORDINGS), ("mixed", MIXED_WORDINGS)):
+                generated = generate_auto_queries(
+                    catalog, source, population, n=args.queries, seed=position, wordings=wordings
                 )
-            print(f"fit {condition}/{name}: {len(group[0])} generated queries with a match", flush=True)
+                both = _runs(engine, generated, catalog)
+                groups[f"{condition}/{name}"], groups[f"{condition}/{name}/no expansion"] = (
+                    both[True],
+                    both[False],
+                )
+                print(
+                    f"fit {condition}/{name}: {len(both[True][0])} generated queries with a match", flush=True
+                )
     expanded = {g: groups[g] for g in groups if not g.endswith("/no expansion")}
     across = tune_across(expanded, base, recall_weight=AUTO_RECALL_WEIGHT)
     chosen = across.best.apply(base)
@@ -121,9 +123,10 @@ def main() -> None:
     table: dict[str, dict[str, object]] = {}
     for condition in CONDITIONS:
         profile = profiles[condition].best.apply(base)
-        for name, queries in sets.items():
-            runs, judgements = _runs(args.bench_dir / f"test-{condition}", queries, catalog)
-            plain = _runs(args.bench_dir / f"test-{condition}", queries, catalog, expand=False)
+        with _open(args.bench_dir / f"test-{condition}") as engine:
+            evaluated = {name: _runs(engine, queries, catalog) for name, queries in sets.items()}
+        for name, both in evaluated.items():
+            (runs, judgements), plain = both[True], both[False]
             upper = tune(runs, judgements, base).best.apply(base)
             # The same with tune --auto's recall-aware objective: what a shop tuning for both gets.
             upper_auto = tune(runs, judgements, base, recall_weight=AUTO_RECALL_WEIGHT).best.apply(base)

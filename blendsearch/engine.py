@@ -278,11 +278,9 @@ class Engine:
         ``fusion_profile="auto"`` is the built-in profile of this index's kind for text queries
         (:mod:`blendsearch.query.profiles`)."""
         settings = self.config.search
-        if settings.fusion_profile != "auto":
-            return settings
-        image_query = query is not None and query.image is not None
-        share = None if image_query else self.image_only_share()  # not counted when it cannot matter
-        return resolve_fusion(settings, share, image_query=image_query)
+        if settings.fusion_profile != "auto" or (query is not None and query.image is not None):
+            return settings  # nothing to count: a query with an image keeps the settings' own blend
+        return resolve_fusion(settings, self.image_only_share())
 
     @property
     def calibration(self) -> Calibration | None:

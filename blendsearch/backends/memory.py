@@ -74,7 +74,8 @@ class MemoryBackend(Backend):
         return len(self._docs)
 
     def count_with_user_text(self) -> int:
-        return sum(1 for doc in self._docs.values() if present_fields(doc) & set(USER_TEXT_FIELDS))
+        user_text = frozenset(USER_TEXT_FIELDS)
+        return sum(1 for doc in self._docs.values() if present_fields(doc) & user_text)
 
     def iter_ids(self) -> Iterable[str]:
         return list(self._docs)

@@ -351,12 +351,13 @@ def unexpanded(text: str, vocabulary: Mapping[str, int] | None = None) -> Expans
     (:func:`query_signals`).
     """
     plain = " ".join(words(text))
-    if plain and vocabulary:
+    tokens = None if vocabulary is None else normalise(text, vocabulary)[0]  # once, for words and signals
+    if plain and vocabulary and tokens is not None:
         # Hyphenated compounds spelled as the index spells them ("t-shirt" -> "tshirt" where it has
         # "Tshirts"): the same word, not an expansion. Nothing is added: no typo, synonym or joined pair.
-        plain = " ".join(t.surface for t in normalise(text, vocabulary)[0] if t.surface) or plain
+        plain = " ".join(t.surface for t in tokens if t.surface) or plain
     clauses = [QueryClause(text=plain)] if plain else []
-    signals = None if vocabulary is None else query_signals(text, vocabulary)
+    signals = None if vocabulary is None or tokens is None else _token_signals(tokens, vocabulary)
     vector_text = " ".join(text.split()) if plain else ""
     return Expansion(original=text, clauses=clauses, vector_text=vector_text, signals=signals)
 
@@ -364,7 +365,11 @@ def unexpanded(text: str, vocabulary: Mapping[str, int] | None = None) -> Expans
 def query_signals(text: str, vocabulary: Mapping[str, int]) -> QuerySignals:
     """:class:`QuerySignals` of a query searched without expansion: the vocabulary check alone (its words
     normalised as the expander would, nothing corrected nor added), so both paths count "known" alike."""
-    return _signals([t.surface for t in _content(normalise(text, vocabulary)[0])], vocabulary)
+    return _token_signals(normalise(text, vocabulary)[0], vocabulary)
+
+
+def _token_signals(tokens: list[Token], vocabulary: Mapping[str, int]) -> QuerySignals:
+    return _signals([t.surface for t in _content(tokens)], vocabulary)
 
 
 def _content(tokens: list[Token]) -> list[Token]:

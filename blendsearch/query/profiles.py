@@ -69,15 +69,13 @@ def profile_for(image_only_share: float) -> FusionProfile:
     return min(FUSION_PROFILES, key=lambda p: abs(p.image_only_share - image_only_share))
 
 
-def resolve_fusion(
-    settings: SearchSettings, image_only_share: float | None, *, image_query: bool = False
-) -> SearchSettings:
-    """The settings an index searches with: ``settings`` with its profile's blend under ``"auto"``.
+def resolve_fusion(settings: SearchSettings, image_only_share: float | None) -> SearchSettings:
+    """The settings a text query searches with: ``settings`` with its profile's blend under ``"auto"``.
 
-    ``image_only_share`` None (unknown, or an empty index) keeps the settings' own blend, and so does a
-    query with an image (``image_query``): the profiles were fitted on text queries, and the full-text one
-    does not run the image-vector channel, the only one that reads a query image."""
-    if settings.fusion_profile != "auto" or image_only_share is None or image_query:
+    ``image_only_share`` None (unknown, an empty index, or a query with an image: the profiles were
+    fitted on text queries and weight the image vector, the only channel that reads a query image,
+    little or not at all) keeps the settings' own blend."""
+    if settings.fusion_profile != "auto" or image_only_share is None:
         return settings
     profile = profile_for(image_only_share)
     blend = {"weights": dict(profile.weights), "normalisation": profile.normalisation}
