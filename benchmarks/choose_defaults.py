@@ -18,6 +18,10 @@ bounds: they have seen the answers).
     python benchmarks/choose_defaults.py --catalog ../shared/datasets/fashion-products/products.csv \\
         --bench-dir ~/.cache/blendsearch/bench/<catalogue>-<model>-nall-s0 \\
         --out benchmarks/results/defaults-choice.json
+
+``--check-only`` skips the fit and checks the shipped profiles (``FUSION_PROFILES``) and single setting
+instead; ``--set NAME=PATH`` adds a query set to check them on
+(``--set shopper=benchmarks/queries/shopper-test.jsonl``).
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ from blendsearch.eval.tune import (
 )
 from blendsearch.index_dir import read_info
 from blendsearch.query.hybrid import QueryRun
+from blendsearch.query.profiles import FUSION_PROFILES, resolve_fusion
 
 HERE = Path(__file__).resolve().parent
 CONDITIONS = ("full", "sparse", "images")
@@ -74,10 +79,29 @@ def main() -> None:
     parser.add_argument("--unlike", type=Path, default=HERE / "queries" / "unlike-test.jsonl")
     parser.add_argument("--queries", type=int, default=400, help="generated fitting queries per condition")
     parser.add_argument("--out", type=Path)
+    parser.add_argument("--check-only", action="store_true", help="check the shipped defaults, fit nothing")
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="NAME=PATH", help="another query set to check on"
+    )
+    parser.add_argument("--conditions", nargs="+", default=list(CONDITIONS), choices=CONDITIONS)
     args = parser.parse_args()
     started = time.perf_counter()
     catalog = read_catalog(args.catalog)
     base = SearchSettings()
+    sets = {
+        "dev": load_queries(args.dev or args.catalog.parent / "queries-dev.jsonl"),
+        "unlike": load_queries(args.unlike),
+    }
+    for spec in args.set:
+        name, _, path = spec.partition("=")
+        sets[name] = load_queries(Path(path))
+    if args.check_only:
+        shipped = {p.name: resolve_fusion(base, p.image_only_share) for p in FUSION_PROFILES}
+        table = check(args, catalog, sets, base, shipped)
+        report = {"shipped": True, "evaluation": table, "seconds": round(time.perf_counter() - started, 1)}
+        if args.out:
+            args.out.write_text(json.dumps(report, indent=1))
+        return
     source = catalog.ids("train")
 
     # Each group's queries run with expansion (the default) and without (``expand=False``, a per-query
@@ -116,37 +140,7 @@ def main() -> None:
     for condition, result in profiles.items():
         print(f"profile {condition}:", result.model_dump_json(), flush=True)
 
-    sets = {
-        "dev": load_queries(args.dev or args.catalog.parent / "queries-dev.jsonl"),
-        "unlike": load_queries(args.unlike),
-    }
-    table: dict[str, dict[str, object]] = {}
-    for condition in CONDITIONS:
-        profile = profiles[condition].best.apply(base)
-        with _open(args.bench_dir / f"test-{condition}") as engine:
-            evaluated = {name: _runs(engine, queries, catalog) for name, queries in sets.items()}
-        for name, both in evaluated.items():
-            (runs, judgements), plain = both[True], both[False]
-            upper = tune(runs, judgements, base).best.apply(base)
-            # The same with tune --auto's recall-aware objective: what a shop tuning for both gets.
-            upper_auto = tune(runs, judgements, base, recall_weight=AUTO_RECALL_WEIGHT).best.apply(base)
-            row = {
-                "queries": len(runs),
-                "single setting": _score(runs, judgements, chosen),
-                "condition profile": _score(runs, judgements, profile),
-                "tuned on this set (upper bound)": _score(runs, judgements, upper),
-                "tuned on this set, recall-aware": _score(runs, judgements, upper_auto),
-                "single setting, no expansion": _score(*plain, chosen),
-                "condition profile, no expansion": _score(*plain, profile),
-                "upper bound setting": TunedSettings(
-                    weights=upper.weights,
-                    normalisation=upper.normalisation,
-                    combination=upper.combination,
-                    rrf_k=upper.rrf_k,
-                ).model_dump(),
-            }
-            table[f"{condition}/{name}"] = row
-            print(condition, name, json.dumps(row), flush=True)
+    table = check(args, catalog, sets, chosen, {c: profiles[c].best.apply(base) for c in CONDITIONS})
     report = {
         "fit": {
             "indexes": [str(args.bench_dir / f"tune-{c}") for c in CONDITIONS],
@@ -160,6 +154,46 @@ def main() -> None:
     }
     if args.out:
         args.out.write_text(json.dumps(report, indent=1))
+
+
+def check(
+    args: argparse.Namespace,
+    catalog: Catalog,
+    sets: dict[str, list[JudgedQuery]],
+    single: SearchSettings,
+    profiles: dict[str, SearchSettings],
+) -> dict[str, dict[str, object]]:
+    """Each set on each condition's ``test-*`` index: the single setting and the condition's profile, with
+    and without expansion, beside the settings tuned on the set itself (nDCG@10 alone; recall-aware)."""
+    base = SearchSettings()
+    table: dict[str, dict[str, object]] = {}
+    for condition in args.conditions:
+        profile = profiles[condition]
+        with _open(args.bench_dir / f"test-{condition}") as engine:
+            evaluated = {name: _runs(engine, queries, catalog) for name, queries in sets.items()}
+        for name, both in evaluated.items():
+            (runs, judgements), plain = both[True], both[False]
+            upper = tune(runs, judgements, base).best.apply(base)
+            # The same with tune --auto's recall-aware objective: what a shop tuning for both gets.
+            upper_auto = tune(runs, judgements, base, recall_weight=AUTO_RECALL_WEIGHT).best.apply(base)
+            row = {
+                "queries": len(runs),
+                "single setting": _score(runs, judgements, single),
+                "condition profile": _score(runs, judgements, profile),
+                "tuned on this set (upper bound)": _score(runs, judgements, upper),
+                "tuned on this set, recall-aware": _score(runs, judgements, upper_auto),
+                "single setting, no expansion": _score(*plain, single),
+                "condition profile, no expansion": _score(*plain, profile),
+                "upper bound setting": TunedSettings(
+                    weights=upper.weights,
+                    normalisation=upper.normalisation,
+                    combination=upper.combination,
+                    rrf_k=upper.rrf_k,
+                ).model_dump(),
+            }
+            table[f"{condition}/{name}"] = row
+            print(condition, name, json.dumps(row), flush=True)
+    return table
 
 
 if __name__ == "__main__":

@@ -17,8 +17,10 @@ for condition in full sparse images; do
       --condition "$condition" "${MODEL_ARGS[@]}" --json > "$OUT/quality-dev-$condition.json"
 done
 for condition in full sparse; do
-  $BS bench quality --catalog "$DATA/products.csv" --queries benchmarks/queries/unlike-test.jsonl \
-      --condition "$condition" "${MODEL_ARGS[@]}" --no-pairs --json > "$OUT/quality-unlike-$condition.json"
+  for set in unlike shopper; do  # the generated unlike-wording set, the hand-written shopper set
+    $BS bench quality --catalog "$DATA/products.csv" --queries "benchmarks/queries/$set-test.jsonl" \
+        --condition "$condition" "${MODEL_ARGS[@]}" --no-pairs --json > "$OUT/quality-$set-$condition.json"
+  done
 done
 # Calibration on the cached full-condition index that `bench quality` built (fused score: half the dev
 # queries fit, the other half measure).
@@ -32,6 +34,12 @@ $PY benchmarks/calibration_auto_ablation.py --index "$INDEX" --catalog "$DATA/pr
     --out "$OUT/calibration-auto-ablation-trained.json" --plot-dir "$OUT"
 $PY benchmarks/choose_defaults.py --catalog "$DATA/products.csv" --bench-dir "$(dirname "$INDEX")" \
     --out "$OUT/defaults-choice.json"
+# The shipped defaults and calibrate --auto on all three wording sets (dev, unlike, shopper).
+$PY benchmarks/choose_defaults.py --catalog "$DATA/products.csv" --bench-dir "$(dirname "$INDEX")" \
+    --check-only --set shopper=benchmarks/queries/shopper-test.jsonl --out "$OUT/defaults-check.json"
+$PY benchmarks/calibration_wording_diagnosis.py --index "$INDEX" --catalog "$DATA/products.csv" \
+    --set shopper=benchmarks/queries/shopper-test.jsonl --seeds 0 1 2 3 4 5 \
+    --out "$OUT/calibration-wording-diagnosis.json" --plot-dir "$OUT/diagnosis"
 $BS bench ingest --catalog "$DATA/products.csv" "${MODEL_ARGS[@]}" --json > "$OUT/ingest.json"
 $BS bench ingest --catalog "$DATA/products.csv" "${MODEL_ARGS[@]}" --no-enrichment --json \
     > "$OUT/ingest-no-enrichment.json"

@@ -75,6 +75,19 @@ def test_two_words_the_index_writes_as_one_also_search_the_compound() -> None:
     assert result.stages[0].notes == ["hand bag -> also handbags (the index has it as one word)"]
 
 
+def test_a_number_the_stemmer_files_apart_also_searches_the_other() -> None:
+    # Porter: "ties" -> "ti" but "tie" -> "tie"; a query for "tie" must still reach the catalogue's "Ties".
+    assert stem("ties") != stem("tie")
+    vocabulary = {**VOCAB, "ties": 56, "tie": 54}
+    result = Expander(ExpansionSettings(), vocabulary).expand("red tie", ONLY)
+    assert clauses(result) == [("red tie ties", 1.0)]
+    assert result.vector_text == "red tie"
+    assert "tie -> also ties (the stemmer files them under different stems)" in result.stages[0].notes
+    # The usual case, one stem for both numbers, adds nothing; a known form the index lacks adds nothing.
+    assert clauses(expander().expand("red shirt", ONLY)) == [("red shirts", 1.0)]
+    assert clauses(expander().expand("tie", ONLY)) == [("tie", 1.0)]
+
+
 # -- typos -------------------------------------------------------------------------------------------
 def test_edit_budget_grows_with_length() -> None:
     assert [edit_budget(w) for w in ("ab", "abc", "abcd", "abcde", "abcdef")] == [0, 1, 1, 1, 2]

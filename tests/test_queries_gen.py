@@ -114,6 +114,11 @@ def test_committed_sets_are_what_the_generators_write(fashion_dir: Path) -> None
     dev = {" ".join(sorted(q.query.split())) for q in load_queries(fashion_dir / "queries-dev.jsonl")}
     assert not dev & {" ".join(sorted(q.query.split())) for q in train + unlike}
     judge(unlike, catalog, catalog.ids("test"))  # raises if a relevant count is off
+    # The hand-written set (benchmarks/build_shopper_queries.py): judged as written, none of the dev queries.
+    shopper = load_queries(BENCH_QUERIES / "shopper-test.jsonl")
+    judge(shopper, catalog, catalog.ids("test"))
+    assert all(q.relevant is not None and q.relevant >= 3 for q in shopper)
+    assert not dev & {" ".join(sorted(q.query.split())) for q in shopper}
 
 
 def test_generate_command_writes_the_generators_output(tmp_path: Path) -> None:

@@ -146,4 +146,6 @@ def test_expansions_match_nltk(
             outputs.append([expander.expand(query).model_dump() for query in queries])
     assert outputs[:2] == outputs[2:]
     assert sum("WordNet:" in str(out["stages"]) for out in outputs[0]) == 70
-    assert sum(len(out["clauses"]) > 1 for out in outputs[1]) == 55  # synonyms, WordNet and colours together
+    # Synonyms, WordNet and colours together ("ties" searches "tie" in its own clause: normalisation adds
+    # the number the Porter stemmer files apart, so no expansion clause is needed for it).
+    assert sum(len(out["clauses"]) > 1 for out in outputs[1]) == 54

@@ -96,6 +96,11 @@ def normalise(text: str, vocabulary: Mapping[str, int]) -> tuple[list[Token], li
         if form is not None and form != word:
             notes.append(f"{word} -> {form} (the form in the index vocabulary)")
         tokens.append(Token(surface=word, term=form or word))
+    for token in list(tokens):
+        other = _split_number(token.term, vocabulary)
+        if other is not None:
+            notes.append(f"{token.term} -> also {other} (the stemmer files them under different stems)")
+            tokens.append(Token(surface="", term=other))
     for first, second in zip(list(tokens), tokens[1:], strict=False):
         pair = (first.surface, second.surface)
         if not all(w.isalpha() and w not in STOPWORDS for w in pair) or len(pair[0] + pair[1]) < 5:
@@ -105,6 +110,17 @@ def normalise(text: str, vocabulary: Mapping[str, int]) -> tuple[list[Token], li
             notes.append(f"{' '.join(pair)} -> also {joined} (the index has it as one word)")
             tokens.append(Token(surface="", term=joined))
     return tokens, notes
+
+
+def _split_number(word: str, vocabulary: Mapping[str, int]) -> str | None:
+    """The word's singular or plural the index also holds, where the Porter stemmer (the one FTS5 and
+    Lucene's ``porter_stem`` use) files it under another stem: "tie" -> "tie" but "ties" -> "ti", so a
+    query for "tie" finds no product the catalogue calls "Ties". None for the usual case, one stem."""
+    if not vocabulary or not word.isalpha():
+        return None
+    key = stem(word)
+    others = [v for v in variants(word)[1:] if v in vocabulary and stem(v) != key]
+    return max(others, key=lambda v: (vocabulary[v], v)) if others else None
 
 
 def _join_hyphenated(text: str, vocabulary: Mapping[str, int], notes: list[str]) -> str:
