@@ -115,7 +115,13 @@ def calibrate(
     from blendsearch.calibration import calibrate_index, save_calibration
     from blendsearch.calibration.fit import feature_set
     from blendsearch.engine import INDEX_FILE, Engine
-    from blendsearch.eval.autoqueries import AUTO_IDS_FILE, CATALOGUE_WORDINGS, MIXED_WORDINGS, WORDINGS
+    from blendsearch.eval.autoqueries import (
+        AUTO_CAVEAT,
+        AUTO_IDS_FILE,
+        CATALOGUE_WORDINGS,
+        MIXED_WORDINGS,
+        WORDINGS,
+    )
     from blendsearch.eval.autoqueries import auto_queries as make_auto_queries
     from blendsearch.eval.judgements import load_queries, read_catalog, write_queries
     from blendsearch.eval.queries import QueryFields
@@ -159,6 +165,8 @@ def calibrate(
             features=features,
             vector_queries=queries if auto else None,
         )
+        if generated is not None and run.calibration.fused is not None:
+            run.messages.append(AUTO_CAVEAT)
         path = save_calibration(index_dir, run.calibration)
         if plot_file is not None:
             run.plot(plot_file)
