@@ -92,13 +92,14 @@ def _in_child(fn: Callable[..., _T], *args: Any) -> _T:
 # -- phase 1: ingest ---------------------------------------------------------------------------------
 def _engine_config(model: str, vector_search: str, ann_threshold: int) -> Any:
     from blendsearch.config import EncoderSettings, EngineConfig, EnrichmentSettings, SearchSettings
+    from blendsearch.eval.bench_latency import HYBRID_WEIGHTS
 
     return EngineConfig(
         encoder=EncoderSettings(model=model),
         enrichment=EnrichmentSettings(colours=False, describe=False),
         # The blend fitted across catalogue kinds, written down: the full-text profile runs no vector channel.
         search=SearchSettings(
-            vector_search=vector_search, ann_threshold=ann_threshold, weights=SearchSettings().weights
+            vector_search=vector_search, ann_threshold=ann_threshold, weights=HYBRID_WEIGHTS
         ),
     )
 

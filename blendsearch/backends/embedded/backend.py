@@ -473,7 +473,6 @@ class EmbeddedBackend(Backend):
             header = cache_header(self._store_id, vectors.generation, field, dim, vectors.size, self.hnsw_m)
             cache = cache_file(self.path, field)
             vectors.hnsw = graph_of(vectors.matrix, cache=cache, header=header, hnsw_m=self.hnsw_m)
-        assert vectors.hnsw is not None
         return vectors.hnsw
 
     # -- lifecycle -------------------------------------------------------------------------------
