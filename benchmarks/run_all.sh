@@ -32,8 +32,16 @@ $BS calibrate --index "$INDEX" --queries "$DATA/queries-dev.jsonl" --catalog "$D
 PY=${PY:-.venv/bin/python}
 $PY benchmarks/calibration_auto_ablation.py --index "$INDEX" --catalog "$DATA/products.csv" \
     --out "$OUT/calibration-auto-ablation-trained.json" --plot-dir "$OUT"
+# The fit itself. defaults-choice.json is the fit the shipped profiles came from, made before image feedback
+# existed; with feedback on (today's default) the fit is defaults-choice-feedback.json, which docs/fusion.md
+# says why was not shipped.
 $PY benchmarks/choose_defaults.py --catalog "$DATA/products.csv" --bench-dir "$(dirname "$INDEX")" \
-    --out "$OUT/defaults-choice.json"
+    --out "$OUT/defaults-choice-feedback.json"
+# Image feedback's count and weight (fitted on the tune-* indexes, checked on test-*), and its latency.
+$PY benchmarks/image_feedback.py --catalog "$DATA/products.csv" --bench-dir "$(dirname "$INDEX")" \
+    --set shopper=benchmarks/queries/shopper-test.jsonl --out "$OUT/image-feedback.json"
+$PY benchmarks/image_feedback.py --catalog "$DATA/products.csv" --bench-dir "$(dirname "$INDEX")" \
+    --latency-only --out "$OUT/image-feedback-latency.json"
 # The shipped defaults and calibrate --auto on all three wording sets (dev, unlike, shopper).
 $PY benchmarks/choose_defaults.py --catalog "$DATA/products.csv" --bench-dir "$(dirname "$INDEX")" \
     --check-only --set shopper=benchmarks/queries/shopper-test.jsonl --out "$OUT/defaults-check.json"

@@ -204,6 +204,12 @@ class SearchSettings(_Strict):
     #: ``fixed`` unless it names ``fusion_profile`` too; ``tune`` writes ``fixed``.
     fusion_profile: Literal["auto", "fixed"] = "auto"
     candidates: int = Field(default=150, ge=1)
+    #: Image feedback (:mod:`blendsearch.query.feedback`): a text query's image-vector search also looks
+    #: for photos like those of its best ``image_feedback`` word matches with catalogue text (0: off),
+    #: weighted ``image_feedback_weight`` against the text vector. Chosen on the fashion train split's
+    #: generated queries (``benchmarks/image_feedback.py``); docs/fusion.md has the figures.
+    image_feedback: int = Field(default=5, ge=0, le=100)
+    image_feedback_weight: float = Field(default=1.0, ge=0.0, le=10.0)
     #: BM25 field boosts of the ``bm25`` channel (user text).
     text_fields: dict[str, float] = Field(
         default_factory=lambda: {"title": 2.0, "description": 1.0, "attributes": 1.0}

@@ -43,6 +43,7 @@ from blendsearch.index_dir import INDEX_FILE as INDEX_FILE
 from blendsearch.index_dir import IndexInfo, adopt_store_model, open_index, read_info, write_info
 from blendsearch.index_state import IngestLock
 from blendsearch.ingest.pipeline import IngestProgress, IngestSummary, ingest_items
+from blendsearch.query.feedback import retrieve
 from blendsearch.query.hybrid import QueryRun, effective_settings, plan_requests, unseen_candidates
 from blendsearch.query.limits import check_query_size
 from blendsearch.query.models import HybridQuery, SearchResult
@@ -400,7 +401,9 @@ class Engine:
         """Run a query's channels without fusing (tuning re-fuses the same run many times)."""
         run = self.plan(query)
         started = time.perf_counter()
-        run.results = self.backend.search(run.requests) if run.requests else []
+        run.results, run.requests, run.feedback_ids = retrieve(
+            self.backend, run.query, run.requests, run.settings
+        )
         run.unseen = unseen_candidates(run.requests, run.results, self.backend)
         run.timings_ms["retrieve"] = (time.perf_counter() - started) * 1000
         return run

@@ -11,13 +11,17 @@ import numpy as np
 
 from blendsearch.backends.base import Backend, LexicalRequest, QueryClause, VectorRequest
 from blendsearch.backends.memory import MemoryBackend
+from blendsearch.config import SearchSettings
 from blendsearch.documents import Enrichment, StoredDocument
 from blendsearch.filters import RangeFilter, TermFilter, TermsFilter
+from blendsearch.query.feedback import retrieve
+from blendsearch.query.models import HybridQuery
 from blendsearch.search_fields import USER_TEXT_FIELDS, present_fields
 
 __all__ = [
     "check_documents",
     "check_filters",
+    "check_image_feedback",
     "check_lexical_parity",
     "check_vector_parity",
     "FILTER_CASES",
@@ -230,3 +234,21 @@ def check_present_fields(backend: Backend) -> None:
     with_text = sum(1 for d in docs if present_fields(d) & set(USER_TEXT_FIELDS))
     assert with_text == len(docs) - 1
     assert backend.count_with_user_text() == with_text
+
+
+def check_image_feedback(backend: Backend) -> None:
+    """Image feedback takes the same word matches, blends the same vector and finds the same photos as on
+    MemoryBackend: the two red products lend their photos, and an image-only red lookalike comes up."""
+    lookalike = StoredDocument(id="p11", content_hash="hash-p11", image_vector=unit(1, 0.05, 0, 0.05))
+    reference = memory_backend()
+    for store in (reference, backend):
+        assert all(r.ok for r in store.upsert([lookalike]))
+        store.flush()
+    photo = VectorRequest(channel="vector_image", field="image", vector=unit(0, 0, 0, 1), k=5)
+    requests = [lexical("red"), lexical("red", channel="metadata"), photo]
+    settings = SearchSettings(image_feedback=2, image_feedback_weight=2.0)
+    want = retrieve(reference, HybridQuery(text="red"), requests, settings)
+    have = retrieve(backend, HybridQuery(text="red"), requests, settings)
+    assert sorted(have[2]) == sorted(want[2]) == ["p01", "p04"]
+    np.testing.assert_allclose(have[1][2].vector, want[1][2].vector, atol=1e-6)
+    assert have[0][2].ids == want[0][2].ids and "p11" in want[0][2].ids[:3]

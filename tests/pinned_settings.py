@@ -14,6 +14,7 @@ from blendsearch.config import SearchSettings
 
 __all__ = [
     "FOUR_CHANNEL_COMBINATION",
+    "FOUR_CHANNEL_IMAGE_FEEDBACK",
     "FOUR_CHANNEL_NORMALISATION",
     "FOUR_CHANNEL_WEIGHTS",
     "four_channel_cli_args",
@@ -30,10 +31,14 @@ FOUR_CHANNEL_WEIGHTS: dict[str, float] = {
 }
 FOUR_CHANNEL_COMBINATION = "weighted_mean"
 FOUR_CHANNEL_NORMALISATION = "minmax"
+#: Image feedback off: the pinned expectations are of the four channels' own candidates (feedback has
+#: tests of its own, tests/test_image_feedback.py).
+FOUR_CHANNEL_IMAGE_FEEDBACK = 0
 
 
 def four_channel_search_fields() -> dict[str, Any]:
-    """SearchSettings fields for all four channels, min-max normalised and weighted-mean combined.
+    """SearchSettings fields for all four channels, min-max normalised and weighted-mean combined, no
+    image feedback.
 
     A fresh dict each call, so a test may override or add fields without touching another's.
     """
@@ -41,6 +46,7 @@ def four_channel_search_fields() -> dict[str, Any]:
         "weights": dict(FOUR_CHANNEL_WEIGHTS),
         "normalisation": FOUR_CHANNEL_NORMALISATION,
         "combination": FOUR_CHANNEL_COMBINATION,
+        "image_feedback": FOUR_CHANNEL_IMAGE_FEEDBACK,
     }
 
 
@@ -58,4 +64,6 @@ def four_channel_cli_args() -> list[str]:
         FOUR_CHANNEL_NORMALISATION,
         "--combination",
         FOUR_CHANNEL_COMBINATION,
+        "--image-feedback",
+        str(FOUR_CHANNEL_IMAGE_FEEDBACK),
     ]

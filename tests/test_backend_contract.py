@@ -426,7 +426,14 @@ def test_present_fields_of_the_shared_scenario(backend: Backend) -> None:
 
 
 @pytest.mark.parametrize(
-    "check", ["check_lexical_parity", "check_filters", "check_vector_parity", "check_documents"]
+    "check",
+    [
+        "check_lexical_parity",
+        "check_filters",
+        "check_vector_parity",
+        "check_documents",
+        "check_image_feedback",
+    ],
 )
 def test_the_shared_cluster_scenarios(backend: Backend, check: str) -> None:
     # The scenarios the cluster backends pass against MemoryBackend (tests/backend_scenarios.py), here

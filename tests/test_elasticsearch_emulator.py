@@ -69,6 +69,10 @@ def test_present_fields_without_reading_documents(loaded: ElasticsearchBackend) 
     sc.check_present_fields(loaded)
 
 
+def test_image_feedback_matches_memory_backend(loaded: ElasticsearchBackend) -> None:
+    sc.check_image_feedback(loaded)
+
+
 def test_lexical_and_knn_in_one_msearch(loaded: ElasticsearchBackend) -> None:
     requests = [sc.lexical("leather"), sc.VECTOR_CASES["image"], sc.VECTOR_CASES["text"]]
     got = loaded.search(requests)

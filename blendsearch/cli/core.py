@@ -254,6 +254,11 @@ def _print_result(result: SearchResult) -> None:
 @click.option("--combination", type=click.Choice(["weighted_mean", "rrf"]))
 @click.option("--rrf-k", type=float)
 @click.option("--no-expand", is_flag=True, help="Search the words as typed (no synonyms, typo fixes).")
+@click.option(
+    "--image-feedback",
+    type=click.IntRange(0, 100),
+    help="How many of the best word matches lend their photos to the image search (0: off).",
+)
 @click.option("--min-probability", type=float, help="Drop hits below this calibrated probability.")
 @backend_option
 @json_option
@@ -270,6 +275,7 @@ def search(
     combination: str | None,
     rrf_k: float | None,
     no_expand: bool,
+    image_feedback: int | None,
     min_probability: float | None,
     backend_url: str | None,
     as_json: bool,
@@ -288,6 +294,7 @@ def search(
             combination=combination,
             rrf_k=rrf_k,
             expand=False if no_expand else None,
+            image_feedback=image_feedback,
             min_probability=min_probability,
         )
         with _open_index(index_dir, backend_url) as engine:

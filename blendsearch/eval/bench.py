@@ -14,11 +14,13 @@ index the test split under a catalogue condition, run a judged query set and sco
 ``NAME+expansion``     the same with query expansion on (each method above)
 =====================  ============================================================================
 
-Each query runs once per expansion mode through :meth:`Engine.channel_results`; every method is a
-fusion of a subset of those channel results (the same as a search with ``channels=`` set, since a
-channel's candidates do not depend on the others). ``hybrid_tuned`` is fitted on a separate index of a
-sample of the TRAIN split, ingested under the same condition, with queries generated from those
-products, so no test product or test query is seen while tuning.
+Each query runs once per expansion mode through :meth:`Engine.channel_results` as the engine searches
+(``hybrid_default``, ``hybrid_tuned``) and once more with image feedback off (every other method, so
+their rows compare across versions and ``vector`` is the vectors alone: feedback lends the lexical
+matches' photos to ``vector_image``); every method is a fusion of a subset of those channel results.
+``hybrid_tuned`` is fitted on a separate index of a sample of the TRAIN split, ingested under the same
+condition, with queries generated from those products, so no test product or test query is seen while
+tuning.
 
 Conditions: ``full`` (every product with its text), ``sparse`` (the ids listed in
 ``image_only_ids.txt`` get their image only), ``images`` (every product image only). Judgements
@@ -62,6 +64,7 @@ __all__ = [
     "BASE_METHODS",
     "CONDITIONS",
     "IngestBenchReport",
+    "ENGINE_RETRIEVAL",
     "METHOD_WEIGHTS",
     "QualityReport",
     "bench_ingest",
@@ -76,6 +79,8 @@ __all__ = [
     "timing_queries",
 ]
 
+#: The methods that search as the engine does, image feedback included; the others run without it.
+ENGINE_RETRIEVAL = frozenset({"hybrid_default", "hybrid_tuned"})
 #: Method name -> channels it fuses (None: every channel).
 BASE_METHODS: dict[str, list[str] | None] = {
     "bm25": ["bm25"],
@@ -323,9 +328,11 @@ def _score_methods(
     methods: dict[str, dict[str, float]] = {}
     by: dict[str, dict[str, dict[str, dict[str, float]]]] = {}
     for expand in (False, True):
-        runs = collect_runs(engine, queries, expand=expand)
+        as_engine = collect_runs(engine, queries, expand=expand)
+        plain = collect_runs(engine, queries, expand=expand, image_feedback=0)
         for name, channels in BASE_METHODS.items():
             label = f"{name}+expansion" if expand else name
+            runs = as_engine if name in ENGINE_RETRIEVAL else plain
             rankings = [
                 [hit.id for hit in fuse_run(_restrict(run, channels), settings[name][expand])[:100]]
                 for run in runs

@@ -44,6 +44,7 @@ from blendsearch.eval.emulators import emulator_version, run_noida, run_osmem
 from blendsearch.eval.judgements import Judgement, judge, read_catalog
 from blendsearch.eval.retrieval import score_ranking
 from blendsearch.exceptions import BackendConnectionError, ConfigError, MissingDependencyError
+from blendsearch.query.feedback import retrieve
 from blendsearch.query.hybrid import QueryRun, fuse_run, unseen_candidates
 from blendsearch.query.models import HybridQuery
 
@@ -226,12 +227,13 @@ def _measure(
         if any(r.kind == "vector" for rs in requests for r in rs) and not backend.supports_vectors:
             row.notes.append(f"{mode}: not served (this server has no k-NN)")
             continue
-        timing, answers = time_calls(partial(_retrieve, backend), requests)
+        calls = [p.model_copy(update={"requests": reqs}) for p, reqs in zip(plans, requests, strict=True)]
+        timing, answers = time_calls(partial(_retrieve, backend), calls)
         row.latency[mode] = timing
-        row.lookup_latency[mode] = latency_timing([lookup_ms for _, _, lookup_ms in answers])
+        row.lookup_latency[mode] = latency_timing([lookup_ms for *_, lookup_ms in answers])
         rankings[mode] = [
-            _top10(p, reqs, results, unseen)
-            for p, reqs, (results, unseen, _) in zip(plans, requests, answers, strict=True)
+            _top10(p, sent, results, unseen)
+            for p, (results, sent, unseen, _) in zip(plans, answers, strict=True)
         ]
         if progress:
             progress(f"{target.name} {mode}: p50 {timing.p50_ms:.1f} ms, p99 {timing.p99_ms:.1f} ms")
@@ -243,14 +245,15 @@ def _only(requests: Sequence[ChannelRequest], channels: tuple[str, ...]) -> list
 
 
 def _retrieve(
-    backend: Backend, requests: list[ChannelRequest]
-) -> tuple[list[ChannelResult], dict[str, list[str]], float]:
-    """What the engine asks a backend per query: the channel search, then which candidates it cannot
-    see; the last item is the lookup's own milliseconds."""
-    results = backend.search(requests)
+    backend: Backend, plan: QueryRun
+) -> tuple[list[ChannelResult], list[ChannelRequest], dict[str, list[str]], float]:
+    """What the engine asks a backend per query: the channel search (with image feedback, as
+    ``Engine.channel_results``), then which candidates it cannot see; the requests as sent, and the
+    lookup's own milliseconds."""
+    results, sent, _ = retrieve(backend, plan.query, plan.requests, plan.settings)
     started = time.perf_counter()
-    unseen = unseen_candidates(requests, results, backend)
-    return results, unseen, (time.perf_counter() - started) * 1000.0
+    unseen = unseen_candidates(sent, results, backend)
+    return results, sent, unseen, (time.perf_counter() - started) * 1000.0
 
 
 def _top10(

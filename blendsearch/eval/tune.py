@@ -106,14 +106,24 @@ class TuneResult(BaseModel):
 
 
 def collect_runs(
-    engine: object, queries: Sequence[JudgedQuery], *, k: int = 100, expand: bool | None = None
+    engine: object,
+    queries: Sequence[JudgedQuery],
+    *,
+    k: int = 100,
+    expand: bool | None = None,
+    image_feedback: int | None = None,
 ) -> list[QueryRun]:
     """Run each query once through ``engine.channel_results`` (no fusion), every channel included, even one
-    the engine's weights switch off, so tuning can weigh it."""
+    the engine's weights switch off, so tuning can weigh it. ``image_feedback`` None: the engine's."""
     runs: list[QueryRun] = []
     for query in queries:
         hybrid = HybridQuery(
-            text=query.query, k=k, expand=expand, with_documents=False, channels=list(CHANNELS)
+            text=query.query,
+            k=k,
+            expand=expand,
+            with_documents=False,
+            channels=list(CHANNELS),
+            image_feedback=image_feedback,
         )
         runs.append(engine.channel_results(hybrid))  # type: ignore[attr-defined]
     return runs

@@ -57,6 +57,8 @@ class QueryRun(BaseModel):
     #: Channel -> candidate ids it cannot see (none of the fields it searches); see :func:`unseen_candidates`.
     unseen: dict[str, list[str]] = Field(default_factory=dict)
     clauses: list[QueryClause] = Field(default_factory=list)
+    #: The products whose photos fed the image-vector search (:mod:`blendsearch.query.feedback`).
+    feedback_ids: list[str] = Field(default_factory=list)
     #: How much of the query's wording the index knew (None: no text); a fused-calibration feature.
     signals: QuerySignals | None = None
     notices: list[str] = Field(default_factory=list)
@@ -80,7 +82,7 @@ def effective_settings(base: SearchSettings, query: HybridQuery) -> SearchSettin
     # The channels that would run must not all weigh 0: such a query ranks nothing.
     running = query.channels if query.channels is not None else list(CHANNELS)
     check_weights({c: weights.get(c, 0.0) for c in check_channels(running)}, "weights")
-    for name in ("normalisation", "combination", "rrf_k", "candidates", "min_probability"):
+    for name in ("normalisation", "combination", "rrf_k", "candidates", "image_feedback", "min_probability"):
         value = getattr(query, name)
         if value is not None:
             update[name] = value

@@ -34,6 +34,9 @@ class HybridQuery(BaseModel):
     combination: Literal["weighted_mean", "rrf"] | None = None
     rrf_k: float | None = Field(default=None, ge=0)
     candidates: int | None = Field(default=None, ge=1)
+    #: How many of the best word matches lend their photos to the image-vector search (0: off); None:
+    #: the engine's ``SearchSettings.image_feedback``.
+    image_feedback: int | None = Field(default=None, ge=0, le=100)
     #: None: engine default; False: no expansion; or a dict of ExpansionSettings fields to override.
     expand: bool | dict[str, Any] | None = None
     min_probability: float | None = Field(default=None, ge=0.0, le=1.0)

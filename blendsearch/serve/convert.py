@@ -25,6 +25,7 @@ _OPTION_FIELDS = (
     "combination",
     "rrf_k",
     "candidates",
+    "image_feedback",
     "min_probability",
 )
 

@@ -57,6 +57,8 @@ class _Options(BaseModel):
     combination: Literal["weighted_mean", "rrf"] | None = None
     rrf_k: float | None = Field(default=None, ge=0, le=1e6)
     candidates: int | None = Field(default=None, ge=1, le=10_000)
+    #: How many of the best word matches lend their photos to the image search (0: off).
+    image_feedback: int | None = Field(default=None, ge=0, le=100)
     min_probability: float | None = Field(default=None, ge=0.0, le=1.0)
     #: Keep each hit's per-channel raw/normalised/rank/contribution (left out otherwise, to stay small).
     explain: bool = False

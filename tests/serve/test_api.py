@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from serve_helpers import API_KEY, SHOP, hand_calibration, make_client
 
-from blendsearch import Engine, EngineConfig
+from blendsearch import Engine, EngineConfig, HybridQuery
 
 KEY = {"X-API-Key": API_KEY}
 PHOTO = SHOP / "images" / "p010.png"
@@ -81,6 +81,14 @@ def test_search_weights_and_fusion_change_the_order(client: TestClient) -> None:
     assert len(rrf) == 5
 
 
+def test_search_image_feedback_option_reaches_the_engine(client: TestClient, built_index: Path) -> None:
+    body = {"text": "red dress", "k": 5, "image_feedback": 5}
+    with Engine.open(built_index) as engine:
+        expected = [hit.id for hit in engine.search(HybridQuery(**body)).hits]
+        assert engine.channel_results(HybridQuery(**body)).feedback_ids  # the pinned index has it off
+    assert _ids(client.post("/v1/search", json=body)) == expected
+
+
 def test_search_get_with_filters(client: TestClient) -> None:
     ids = _ids(client.get("/v1/search", params={"q": "sneakers", "k": 3, "filter": ["price<60"]}))
     assert ids == ["p013", "p015", "p019"]
@@ -108,6 +116,7 @@ def test_search_by_photo_base64_and_upload(client: TestClient) -> None:
         ({"text": "x", "offset": 5000}, 422, "offset_too_large"),
         ({"text": "x" * 513}, 422, "query_too_long"),
         ({"text": "x", "unknown_field": 1}, 422, "validation_error"),
+        ({"text": "x", "image_feedback": 101}, 422, "validation_error"),
         ({"image_base64": "not base64!"}, 422, "invalid_image"),
         ({"image_base64": base64.b64encode(b"hello").decode()}, 422, "invalid_image"),
         (
