@@ -62,6 +62,7 @@ def page_result(
         notices=run.notices,
         no_good_match=no_good_match,
         signals=run.signals,
+        feedback_ids=run.feedback_ids,
         timings_ms={k: round(v, 3) for k, v in run.timings_ms.items()},
     )
 

@@ -27,11 +27,11 @@ from blendsearch.backends.base import Backend, ChannelRequest, ChannelResult, Le
 from blendsearch.config import SearchSettings
 from blendsearch.encoders.base import l2_normalise
 from blendsearch.query.models import HybridQuery
-from blendsearch.search_fields import USER_TEXT_FIELDS
+from blendsearch.search_fields import USER_TEXT_FIELDS, present_fields
 
-__all__ = ["feedback_ids", "feedback_vector", "retrieve"]
+__all__ = ["feedback_photos", "feedback_vector", "retrieve"]
 
-#: How many lexical candidates, per wanted feedback product, are checked for catalogue text.
+#: How many lexical candidates, per wanted feedback product, are read to find ones with catalogue text.
 _LOOKAHEAD = 4
 
 
@@ -49,21 +49,25 @@ def _feedback_request(
     return None
 
 
-def feedback_ids(
+def feedback_photos(
     results: Sequence[ChannelResult], settings: SearchSettings, backend: Backend, count: int
-) -> list[str]:
-    """The best ``count`` products of the lexical ``results`` (fused with ``settings``) that have
-    catalogue text and an image vector."""
+) -> tuple[list[str], list[np.ndarray]]:
+    """The best ``count`` products of the lexical ``results`` (fused with ``settings``) that have catalogue
+    text and an image vector, with those vectors: one ``get`` of the first ``count * 4`` candidates."""
     from blendsearch.query.hybrid import QueryRun, fuse_arrays
 
     run = QueryRun(query=HybridQuery(text="feedback"), settings=settings, results=list(results))
     candidates = fuse_arrays(run).ids[: count * _LOOKAHEAD]
     if not candidates:
-        return []
-    present = backend.present_fields(candidates)
+        return [], []
+    found = {doc.id: doc for doc in backend.get(candidates, with_vectors=True)}
     wanted = set(USER_TEXT_FIELDS)
-    usable = [i for i in candidates if wanted & present.get(i, frozenset()) and "image_vector" in present[i]]
-    return usable[:count]
+    usable = [
+        found[i]
+        for i in candidates
+        if i in found and found[i].image_vector is not None and wanted & present_fields(found[i])
+    ][:count]
+    return [doc.id for doc in usable], [np.asarray(doc.image_vector) for doc in usable]
 
 
 def feedback_vector(text_vector: np.ndarray, images: Sequence[np.ndarray], weight: float) -> np.ndarray:
@@ -92,8 +96,7 @@ def retrieve(
     position, request = target
     lexical = [r for r in requests if isinstance(r, LexicalRequest)]
     lexical_results = backend.search(lexical)
-    ids = feedback_ids(lexical_results, settings, backend, settings.image_feedback)
-    images = [d.image_vector for d in backend.get(ids, with_vectors=True) if d.image_vector is not None]
+    ids, images = feedback_photos(lexical_results, settings, backend, settings.image_feedback)
     sent = list(requests)
     if images:
         vector = feedback_vector(request.vector, images, settings.image_feedback_weight)

@@ -104,4 +104,6 @@ class SearchResult(BaseModel):
     #: How much of the query's wording the index knew (None: no text); what the fused calibration read
     #: besides the hits (pass it to ``hit_features`` / ``RankedCandidates.from_hits`` with these hits).
     signals: QuerySignals | None = None
+    #: The word matches whose photos fed the image-vector search (image feedback; empty: none).
+    feedback_ids: list[str] = Field(default_factory=list)
     timings_ms: dict[str, float] = Field(default_factory=dict)

@@ -84,9 +84,12 @@ def test_search_weights_and_fusion_change_the_order(client: TestClient) -> None:
 def test_search_image_feedback_option_reaches_the_engine(client: TestClient, built_index: Path) -> None:
     body = {"text": "red dress", "k": 5, "image_feedback": 5}
     with Engine.open(built_index) as engine:
-        expected = [hit.id for hit in engine.search(HybridQuery(**body)).hits]
-        assert engine.channel_results(HybridQuery(**body)).feedback_ids  # the pinned index has it off
-    assert _ids(client.post("/v1/search", json=body)) == expected
+        result = engine.search(HybridQuery(**body))
+        assert result.feedback_ids  # the pinned index has it off: the request turned it on
+        assert not engine.search(HybridQuery(text="red dress")).feedback_ids
+    served = client.post("/v1/search", json=body)
+    assert _ids(served) == [hit.id for hit in result.hits]
+    assert served.json()["feedback_ids"] == result.feedback_ids
 
 
 def test_search_get_with_filters(client: TestClient) -> None:
