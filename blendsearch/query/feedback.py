@@ -7,7 +7,7 @@ Rocchio way, across modalities). So when a text query runs the image-vector chan
 the lexical channels run first; their best ``SearchSettings.image_feedback`` products WITH catalogue text
 (a match on generated colours or tags is the model's own guess, not evidence) lend the mean of their
 image vectors, and the channel searches with ``normalise(text + image_feedback_weight *
-normalise(mean))``. Its raw scores are then cosines to that blended vector (``blendsearch debug`` still
+normalise(mean))``. Its raw scores are then cosines to that blended vector (``blendsearch debug-scores`` still
 shows the plain text->image cosines).
 
 Fashion test index, sparse condition (41% image-only), shipped profile, expansion on, nDCG@10 / Recall@100
