@@ -66,6 +66,11 @@ def _search(
         generated = generate_auto_queries(catalog, _same_categories(catalog, ids), ids, n=300, seed=0)
         for name, queries in {**sets, "auto": generated}.items():
             data[name] = judged_runs(engine, queries, catalog, ids)
+        # The vectors alone: without image feedback, which lends the word matches' photos to vector_image.
+        plain = {
+            name: judged_runs(engine, queries, catalog, ids, image_feedback=0)
+            for name, queries in sets.items()
+        }
     variants = {"hybrid default": base}
     variants["tune --auto"] = tune(*data["auto"], base, recall_weight=AUTO_RECALL_WEIGHT).best.apply(base)
     if model is not None:
@@ -75,7 +80,7 @@ def _search(
     out = {}
     for label, settings in variants.items():
         for name in sets:
-            runs, judgements = data[name]
+            runs, judgements = (plain if label == "vector only" else data)[name]
             ndcg = run_metrics(runs, judgements, settings)["ndcg@10"]
             out[f"{label} / {name} ({len(judgements)} queries)"] = round(ndcg, 4)
     return out

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from blendsearch.backends.base import LexicalRequest, QueryClause, VectorRequest
 from blendsearch.backends.memory import MemoryBackend
-from blendsearch.config import SearchSettings
+from blendsearch.config import EngineConfig, SearchSettings
 from blendsearch.documents import Enrichment, StoredDocument
+from blendsearch.engine import Engine
+from blendsearch.eval.judgements import JudgedQuery
+from blendsearch.eval.tune import collect_runs
 from blendsearch.filters import TermFilter
 from blendsearch.query.feedback import feedback_vector, retrieve
 from blendsearch.query.hybrid import effective_settings
@@ -117,3 +122,16 @@ def test_feedback_comes_from_matches_the_filters_allow(backend: MemoryBackend) -
     assert fed == ["titled-men"]
     assert np.allclose(sent[2].vector, feedback_vector(np.array([0.0, 0.0, 1.0]), [BLUE_SHOE], 2.0))
     assert results[2].ids == ["titled-men"]  # the vector search keeps the filter too
+
+
+def test_engine_runs_feed_back_unless_asked_not_to(tmp_path: Path) -> None:
+    config = EngineConfig()
+    config.encoder.model = "hash:32"
+    shop = Path(__file__).resolve().parent.parent / "examples" / "shop" / "catalog.jsonl"
+    query = JudgedQuery(qid="a", query="red dress", match={"articleType": ["Dresses"]})
+    with Engine.open(tmp_path / "index", config) as engine:
+        engine.ingest(shop)
+        fed = engine.search("red dress").feedback_ids
+        assert fed and set(fed) <= {d.id for d in engine.backend.get(fed) if d.title}
+        assert collect_runs(engine, [query])[0].feedback_ids == fed
+        assert collect_runs(engine, [query], image_feedback=0)[0].feedback_ids == []

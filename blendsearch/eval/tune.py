@@ -240,6 +240,7 @@ def judged_runs(
     population: Sequence[str] | None = None,
     *,
     expand: bool | None = None,
+    image_feedback: int | None = None,
 ) -> tuple[list[QueryRun], list[Judgement]]:
     """The runs (:func:`collect_runs`) and judgements of the queries with a match among ``population``
     (default: the catalogue's products in the engine's index); the others have nothing to rank."""
@@ -248,7 +249,8 @@ def judged_runs(
         population = [i for i in ids if i in catalog.rows]
     judged = judge(queries, catalog, population, check_relevant=False)
     kept = [(q, j) for q, j in zip(queries, judged, strict=True) if j.relevant > 0]
-    return collect_runs(engine, [q for q, _ in kept], expand=expand), [j for _, j in kept]
+    runs = collect_runs(engine, [q for q, _ in kept], expand=expand, image_feedback=image_feedback)
+    return runs, [j for _, j in kept]
 
 
 def tune(
