@@ -6,6 +6,7 @@ test set:
 
 - ``bins``: the reliability table (hits, mean predicted, observed match rate per tenth of probability);
 - ``kinds``: ECE, mean predicted and observed rate per wording kind of the evaluated queries;
+- ``feature_sets``: the evaluated sets' ECE of the same fit on each named feature set (``FEATURE_SETS``);
 - ``l2``: for each ridge strength, the evaluated sets' ECE and the generated queries' own
   leave-one-wording-out log-loss (fit on six wordings, predict the seventh): the only selection rule that
   sees no evaluated query.
@@ -139,6 +140,14 @@ def main() -> None:
                 }
             if args.plot_dir and seed == args.seeds[0]:
                 plot(args.plot_dir, evaluated, model)
+            # The same fit on each named feature set (``calibrate --auto --features``): does any transfer?
+            row["feature_sets"] = {}
+            for set_name, keep in FEATURE_SETS.items():
+                subset = fit_fused_subset(fit.x, fit.y, keep)
+                row["feature_sets"][set_name] = {
+                    name: round(expected_calibration_error(subset.probability_of_features(hits.x), hits.y), 4)
+                    for name, hits in evaluated.items()
+                }
             row["l2"] = []
             for l2 in L2_GRID:
                 scaled = fit_fused_subset(fit.x, fit.y, FEATURE_SETS["all"], l2=l2)
