@@ -41,6 +41,17 @@ def test_search_json_has_hits_with_channels(index: Path) -> None:
     assert len(payload["hits"]) == 3
 
 
+def test_search_says_which_photos_fed_the_image_search(tmp_path: Path, shop: Path) -> None:
+    index = tmp_path / "with-model"
+    ingest = ["ingest", str(shop / "catalog.jsonl"), "--index", str(index), "--model", "hash:32"]
+    assert CliRunner().invoke(main, ingest).exit_code == 0
+    result = CliRunner().invoke(main, ["search", "red dress", "--index", str(index), "--k", "3"])
+    assert result.exit_code == 0, result.output
+    assert "image search also looked for photos like: p009" in result.stdout
+    off = CliRunner().invoke(main, ["search", "red dress", "--index", str(index), "--image-feedback", "0"])
+    assert off.exit_code == 0 and "photos like" not in off.stdout
+
+
 @pytest.mark.parametrize(
     ("filters", "check"),
     [

@@ -227,6 +227,8 @@ def _print_result(result: SearchResult) -> None:
         click.echo("no good match: the best hit is below the probability threshold")
     if not result.hits:
         click.echo("no hits")
+    if result.feedback_ids:
+        click.echo(f"image search also looked for photos like: {', '.join(result.feedback_ids)}")
     for rank, hit in enumerate(result.hits, start=1):
         doc = hit.document
         title = (doc.title if doc and doc.title else "") or " ".join(hit.colours + hit.tags) or "(no text)"
