@@ -85,7 +85,7 @@ def test_bench_scale_cli_reports_every_figure(tmp_path: Path, monkeypatch: pytes
     assert report["ingest"]["docs_per_s"] > 0 and report["ingest"]["index_bytes"] > 0
     assert report["ingest"]["peak_rss_mb"] > 0 and report["search"]["peak_rss_mb"] > 0
     search = report["search"]
-    for name in ("hybrid", "bm25_only", "vector_image_only", "vector_text_only"):
+    for name in ("hybrid", "hybrid_no_feedback", "bm25_only", "vector_image_only", "vector_text_only"):
         assert search[name]["queries"] == 8 and search[name]["p50_ms"] > 0
     assert search["hybrid_filtered"]["queries"] == search["filtered_queries"] == 8
     assert search["filtered_short"] == 0

@@ -396,6 +396,9 @@ def scale_command(
         f"({s.filtered_short}/{s.filtered_queries} short); bm25 p50 {s.bm25_only.p50_ms:.1f} ms, "
         f"vector_image p50 {s.vector_image_only.p50_ms:.1f} ms"
     )
+    if s.hybrid_no_feedback is not None:
+        plain = s.hybrid_no_feedback
+        click.echo(f"hybrid without image feedback p50 {plain.p50_ms:.1f} ms p99 {plain.p99_ms:.1f} ms")
     for name, target in report.targets.items():
         click.echo(f"  {name}: {target['value']} {'met' if target['met'] else 'MISSED'}")
 

@@ -202,7 +202,7 @@ def _search_phase(
         used = "hnsw" if mode == "hnsw" or (mode == "auto" and documents >= threshold) else "exact"
         vector_index = {"vector_search": str(mode), "ann_threshold": str(threshold), "used": used}
         timings: dict[str, list[float]] = {
-            k: [] for k in ("hybrid", "filtered", "bm25", "vector_image", "vector_text")
+            k: [] for k in ("hybrid", "no feedback", "filtered", "bm25", "vector_image", "vector_text")
         }
         stages: dict[str, list[float]] = {}
         short = filtered = 0
@@ -210,6 +210,7 @@ def _search_phase(
             flt = _query_filter(match)
             runs: list[tuple[str, HybridQuery]] = [
                 ("hybrid", HybridQuery(text=text, k=K)),
+                ("no feedback", HybridQuery(text=text, k=K, image_feedback=0)),
                 ("bm25", HybridQuery(text=text, k=K, channels=["bm25"])),
                 ("vector_image", HybridQuery(text=text, k=K, channels=["vector_image"])),
                 ("vector_text", HybridQuery(text=text, k=K, channels=["vector_text"])),
@@ -238,6 +239,7 @@ def _search_phase(
         warm_seconds=round(warm_seconds, 2),
         vector_index=vector_index,
         hybrid=_latency(timings["hybrid"]),
+        hybrid_no_feedback=_latency(timings["no feedback"]),
         hybrid_filtered=_latency(timings["filtered"]),
         bm25_only=_latency(timings["bm25"]),
         vector_image_only=_latency(timings["vector_image"]),

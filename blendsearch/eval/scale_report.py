@@ -36,6 +36,8 @@ class SearchFigures(BaseModel):
     warm_seconds: float
     vector_index: dict[str, str]
     hybrid: Latency
+    #: The same hybrid queries with image feedback off, timed beside them (interleaved query by query).
+    hybrid_no_feedback: Latency | None = None
     hybrid_filtered: Latency
     bm25_only: Latency
     vector_image_only: Latency

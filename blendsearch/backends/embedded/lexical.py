@@ -245,9 +245,7 @@ class TantivyLexicalIndex:
                 doc.add_text(_field_name(profile), " ".join(parts))
         return doc
 
-    def ready(
-        self, generation: int, source: LexicalSource | None, profile: Profile | None = None
-    ) -> bool:
+    def ready(self, generation: int, source: LexicalSource | None, profile: Profile | None = None) -> bool:
         """Whether searches (of ``profile``) can run on the index, rebuilt from ``source`` first when it is
         not current at ``generation`` or lacks the profile; False when it is stale and ``source`` is None
         (a read-only folder) or the rebuild failed: the caller then searches FTS5.

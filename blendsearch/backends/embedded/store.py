@@ -382,9 +382,7 @@ def _writable(folder: Path, store_path: Path) -> bool:
     return os.access(folder, os.W_OK) and (not store_path.exists() or os.access(store_path, os.W_OK))
 
 
-def open_store(
-    folder: Path, *, read_only: bool | None, verify: bool, require_store: bool
-) -> OpenedStore:
+def open_store(folder: Path, *, read_only: bool | None, verify: bool, require_store: bool) -> OpenedStore:
     """Open the store of the index in ``folder``: checked, migrated (or refused when read-only and behind).
 
     ``read_only`` None: read-only exactly when the folder (or the store file) is not writable. ``verify``
