@@ -26,6 +26,7 @@ import numpy as np
 from blendsearch.backends.base import Backend, ChannelRequest, ChannelResult, LexicalRequest, VectorRequest
 from blendsearch.config import SearchSettings
 from blendsearch.encoders.base import l2_normalise
+from blendsearch.query.hybrid import QueryRun, fuse_arrays
 from blendsearch.query.models import HybridQuery
 from blendsearch.search_fields import USER_TEXT_FIELDS, present_fields
 
@@ -54,8 +55,7 @@ def feedback_photos(
 ) -> tuple[list[str], list[np.ndarray]]:
     """The best ``count`` products of the lexical ``results`` (fused with ``settings``) that have catalogue
     text and an image vector, with those vectors: one ``get`` of the first ``count * 4`` candidates."""
-    from blendsearch.query.hybrid import QueryRun, fuse_arrays
-
+    # Fused as search fuses them (the query object is only a carrier: fusion reads settings and results).
     run = QueryRun(query=HybridQuery(text="feedback"), settings=settings, results=list(results))
     candidates = fuse_arrays(run).ids[: count * _LOOKAHEAD]
     if not candidates:
