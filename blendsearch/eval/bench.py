@@ -63,8 +63,8 @@ from blendsearch.query.hybrid import QueryRun, fuse_run
 __all__ = [
     "BASE_METHODS",
     "CONDITIONS",
-    "IngestBenchReport",
     "ENGINE_RETRIEVAL",
+    "IngestBenchReport",
     "METHOD_WEIGHTS",
     "QualityReport",
     "bench_ingest",
