@@ -23,6 +23,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+from common import add_query_set_options, load_query_sets
 
 from blendsearch.calibration.fit import FEATURE_SETS, fit_fused_subset, judged_hits, split_queries, stack_hits
 from blendsearch.calibration.fused import FEATURE_NAMES, QUERY_FEATURES
@@ -31,9 +32,7 @@ from blendsearch.config import EncoderSettings, EngineConfig, EnrichmentSettings
 from blendsearch.engine import Engine
 from blendsearch.eval.autoqueries import CATALOGUE_WORDINGS, MIXED_WORDINGS, WORDINGS, auto_queries
 from blendsearch.eval.conditions import condition_documents
-from blendsearch.eval.judgements import load_queries, read_catalog
-
-HERE = Path(__file__).resolve().parent
+from blendsearch.eval.judgements import read_catalog
 
 
 def build(index: Path, catalog_path: Path) -> None:
@@ -52,8 +51,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--index", type=Path, required=True)
     parser.add_argument("--catalog", type=Path, required=True)
-    parser.add_argument("--dev", type=Path, help="default: queries-dev.jsonl beside the catalogue")
-    parser.add_argument("--unlike", type=Path, default=HERE / "queries" / "unlike-test.jsonl")
+    add_query_set_options(parser, more_sets=False)
     parser.add_argument("--queries", type=int, default=800, help="generated queries per wording")
     parser.add_argument("--build", action="store_true", help="index the test split first (no model)")
     parser.add_argument("--out", type=Path, help="write the rows as JSON here")
@@ -83,8 +81,8 @@ Matrices = dict[str, tuple[np.ndarray, np.ndarray]]
 def run_queries(args: argparse.Namespace) -> tuple[Matrices, Matrices]:
     """(evaluated sets, fitting sets) as (features, labels), the queries run through the engine."""
     catalog = read_catalog(args.catalog)
-    dev = load_queries(args.dev or args.catalog.parent / "queries-dev.jsonl")
-    unlike = load_queries(args.unlike)
+    sets = load_query_sets(args)
+    dev, unlike = sets["dev"], sets["unlike"]
     with Engine.open(args.index) as engine:
         evaluated = {
             name: stack_hits(judged_hits(engine, qs, catalog, 50))

@@ -23,15 +23,15 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+from common import add_query_set_options, load_query_sets
 
 from blendsearch.calibration.fit import FEATURE_SETS, JudgedHits, fit_fused_subset, judged_hits, split_queries
 from blendsearch.calibration.fused import FusedCalibration
 from blendsearch.calibration.metrics import brier, expected_calibration_error, log_loss
 from blendsearch.engine import Engine
 from blendsearch.eval.autoqueries import MIXED_WORDINGS, auto_queries
-from blendsearch.eval.judgements import JudgedQuery, load_queries, read_catalog
+from blendsearch.eval.judgements import JudgedQuery, read_catalog
 
-HERE = Path(__file__).resolve().parent
 L2_GRID = (1.0, 3.0, 10.0, 30.0, 100.0)
 
 
@@ -104,11 +104,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--index", type=Path, required=True)
     parser.add_argument("--catalog", type=Path, required=True)
-    parser.add_argument("--dev", type=Path, help="default: queries-dev.jsonl beside the catalogue")
-    parser.add_argument("--unlike", type=Path, default=HERE / "queries" / "unlike-test.jsonl")
-    parser.add_argument(
-        "--set", action="append", default=[], metavar="NAME=PATH", help="another query set to evaluate on"
-    )
+    add_query_set_options(parser)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--out", type=Path)
     parser.add_argument(
@@ -119,10 +115,7 @@ def main() -> None:
     report: dict[str, object] = {"seeds": {}}
     with Engine.open(args.index) as engine:
         evaluated = {}
-        paths = {"dev": args.dev or args.catalog.parent / "queries-dev.jsonl", "unlike": args.unlike}
-        paths |= {name: Path(path) for name, _, path in (spec.partition("=") for spec in args.set)}
-        for name, path in paths.items():
-            queries = load_queries(path)
+        for name, queries in load_query_sets(args).items():
             evaluated[name] = Hits(judged_hits(engine, queries, catalog, 50), queries)
         for seed in args.seeds:
             generated = auto_queries(engine, catalog, n=800, wordings=MIXED_WORDINGS, seed=seed)

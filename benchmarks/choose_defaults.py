@@ -31,10 +31,12 @@ import json
 import time
 from pathlib import Path
 
+from common import add_query_set_options, load_query_sets, open_cached_index
+
 from blendsearch.config import SearchSettings
 from blendsearch.engine import Engine
 from blendsearch.eval.autoqueries import CATALOGUE_WORDINGS, MIXED_WORDINGS, generate_auto_queries
-from blendsearch.eval.judgements import Catalog, JudgedQuery, Judgement, load_queries, read_catalog
+from blendsearch.eval.judgements import Catalog, JudgedQuery, Judgement, read_catalog
 from blendsearch.eval.tune import (
     AUTO_RECALL_WEIGHT,
     TunedSettings,
@@ -43,24 +45,14 @@ from blendsearch.eval.tune import (
     tune,
     tune_across,
 )
-from blendsearch.index_dir import read_info
 from blendsearch.query.hybrid import QueryRun
 from blendsearch.query.profiles import FUSION_PROFILES, resolve_fusion
 
-HERE = Path(__file__).resolve().parent
 CONDITIONS = ("full", "sparse", "images")
 
 
 def _score(runs: list[QueryRun], judgements: list[Judgement], settings: SearchSettings) -> dict[str, float]:
     return {name: round(value, 4) for name, value in run_metrics(runs, judgements, settings).items()}
-
-
-def _open(index: Path) -> Engine:
-    """The index with today's built-in search settings (field boosts too), not those it was saved with."""
-    info = read_info(index)
-    if info is None:
-        raise SystemExit(f"{index} is not an index: run `blendsearch bench quality` first")
-    return Engine.open(index, info.config.model_copy(update={"search": SearchSettings()}))
 
 
 def _runs(
@@ -75,26 +67,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--catalog", type=Path, required=True)
     parser.add_argument("--bench-dir", type=Path, required=True, help="holds tune-* and test-* indexes")
-    parser.add_argument("--dev", type=Path, help="default: queries-dev.jsonl beside the catalogue")
-    parser.add_argument("--unlike", type=Path, default=HERE / "queries" / "unlike-test.jsonl")
+    add_query_set_options(parser)
     parser.add_argument("--queries", type=int, default=400, help="generated fitting queries per condition")
     parser.add_argument("--out", type=Path)
     parser.add_argument("--check-only", action="store_true", help="check the shipped defaults, fit nothing")
-    parser.add_argument(
-        "--set", action="append", default=[], metavar="NAME=PATH", help="another query set to check on"
-    )
     parser.add_argument("--conditions", nargs="+", default=list(CONDITIONS), choices=CONDITIONS)
     args = parser.parse_args()
     started = time.perf_counter()
     catalog = read_catalog(args.catalog)
     base = SearchSettings()
-    sets = {
-        "dev": load_queries(args.dev or args.catalog.parent / "queries-dev.jsonl"),
-        "unlike": load_queries(args.unlike),
-    }
-    for spec in args.set:
-        name, _, path = spec.partition("=")
-        sets[name] = load_queries(Path(path))
+    sets = load_query_sets(args)
     if args.check_only:
         shipped = {p.name: resolve_fusion(base, p.image_only_share) for p in FUSION_PROFILES}
         table = check(args, catalog, sets, base, shipped)
@@ -109,7 +91,7 @@ def main() -> None:
     # text query, so it must hold for both.
     groups: dict[str, tuple[list[QueryRun], list[Judgement]]] = {}
     for position, condition in enumerate(CONDITIONS):
-        with _open(args.bench_dir / f"tune-{condition}") as engine:
+        with open_cached_index(args.bench_dir / f"tune-{condition}") as engine:
             population = [i for i in engine.backend.iter_ids() if i in catalog.rows]
             for name, wordings in (("catalogue", CATALOGUE_WORDINGS), ("mixed", MIXED_WORDINGS)):
                 generated = generate_auto_queries(
@@ -169,7 +151,7 @@ def check(
     table: dict[str, dict[str, object]] = {}
     for condition in args.conditions:
         profile = profiles[condition]
-        with _open(args.bench_dir / f"test-{condition}") as engine:
+        with open_cached_index(args.bench_dir / f"test-{condition}") as engine:
             evaluated = {name: _runs(engine, queries, catalog) for name, queries in sets.items()}
         for name, both in evaluated.items():
             (runs, judgements), plain = both[True], both[False]

@@ -15,6 +15,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+from common import add_query_set_options, query_set_paths
 
 from blendsearch.config import EncoderSettings, EngineConfig, EnrichmentSettings, FieldMapping
 from blendsearch.encoders.registry import load_encoder
@@ -25,8 +26,6 @@ from blendsearch.eval.judgements import Catalog, load_queries, read_catalog
 from blendsearch.eval.tune import AUTO_RECALL_WEIGHT, judged_runs, run_metrics, tune
 from blendsearch.train import TrainConfig, adapt_model, load_pairs, pair_recall, train_model
 from blendsearch.train.data import TrainingPairs
-
-HERE = Path(__file__).resolve().parent
 
 
 def _subset(pairs: TrainingPairs, catalog: Catalog, categories: set[str]) -> TrainingPairs:
@@ -66,10 +65,12 @@ def _search(
         generated = generate_auto_queries(catalog, _same_categories(catalog, ids), ids, n=300, seed=0)
         for name, queries in {**sets, "auto": generated}.items():
             data[name] = judged_runs(engine, queries, catalog, ids)
-        # The vectors alone: without image feedback, which lends the word matches' photos to vector_image.
+        # The vectors alone ("vector only", with a model): without image feedback, which lends the word
+        # matches' photos to vector_image.
         plain = {
             name: judged_runs(engine, queries, catalog, ids, image_feedback=0)
             for name, queries in sets.items()
+            if model is not None
         }
     variants = {"hybrid default": base}
     variants["tune --auto"] = tune(*data["auto"], base, recall_weight=AUTO_RECALL_WEIGHT).best.apply(base)
@@ -100,8 +101,7 @@ def main() -> None:
     parser.add_argument("--new", default="Footwear,Accessories", help="categories adapted to")
     parser.add_argument("--base-steps", type=int, default=400)
     parser.add_argument("--adapt-steps", type=int, default=200)
-    parser.add_argument("--dev", type=Path, help="default: queries-dev.jsonl beside the catalogue")
-    parser.add_argument("--unlike", type=Path, default=HERE / "queries" / "unlike-test.jsonl")
+    add_query_set_options(parser, more_sets=False)
     args = parser.parse_args()
     old, new = set(args.base.split(",")), set(args.new.split(","))
     catalog = read_catalog(args.catalog)
@@ -127,11 +127,13 @@ def main() -> None:
     for name in ("base", "adapted", "scratch"):
         results[f"{name}: new-category test"] = _recall(out / name, new_test)
         results[f"{name}: base-category test"] = _recall(out / name, old_test)
-    dev = args.dev or args.catalog.parent / "queries-dev.jsonl"
+    paths = query_set_paths(args)
     ids = [i for i in catalog.ids("test") if catalog.value(i, "masterCategory") in new]
     for name, model in (("no model", None), ("base", out / "base"), ("adapted", out / "adapted")):
         folder = out / f"index-{name.replace(' ', '-')}"
-        results[f"search, {name}"] = _search(args.catalog, catalog, ids, model, folder, dev, args.unlike)
+        results[f"search, {name}"] = _search(
+            args.catalog, catalog, ids, model, folder, paths["dev"], paths["unlike"]
+        )
     print(json.dumps(results, indent=1))
     (out / "results.json").write_text(json.dumps(results, indent=1))
 

@@ -26,26 +26,21 @@ import time
 from pathlib import Path
 
 import numpy as np
+from common import add_query_set_options, load_query_sets, open_cached_index
 
 from blendsearch.config import SearchSettings
 from blendsearch.engine import Engine
 from blendsearch.eval.autoqueries import CATALOGUE_WORDINGS, MIXED_WORDINGS, generate_auto_queries
-from blendsearch.eval.judgements import Catalog, JudgedQuery, load_queries, read_catalog
+from blendsearch.eval.judgements import Catalog, JudgedQuery, read_catalog
 from blendsearch.eval.tune import AUTO_RECALL_WEIGHT, judged_runs, run_metrics
-from blendsearch.index_dir import read_info
 from blendsearch.query.models import HybridQuery
 
-HERE = Path(__file__).resolve().parent
 CONDITIONS = ("full", "sparse")
 
 
 def _open(index: Path, count: int, weight: float) -> Engine:
     """The index with today's built-in search settings and the given feedback."""
-    info = read_info(index)
-    if info is None:
-        raise SystemExit(f"{index} is not an index: run `blendsearch bench quality` first")
-    search = SearchSettings(image_feedback=count, image_feedback_weight=weight)
-    return Engine.open(index, info.config.model_copy(update={"search": search}))
+    return open_cached_index(index, SearchSettings(image_feedback=count, image_feedback_weight=weight))
 
 
 def _measure(index: Path, queries: list[JudgedQuery], catalog: Catalog, count: int, weight: float) -> dict:
@@ -81,9 +76,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--catalog", type=Path, required=True)
     parser.add_argument("--bench-dir", type=Path, required=True, help="holds tune-* and test-* indexes")
-    parser.add_argument("--dev", type=Path, help="default: queries-dev.jsonl beside the catalogue")
-    parser.add_argument("--unlike", type=Path, default=HERE / "queries" / "unlike-test.jsonl")
-    parser.add_argument("--set", action="append", default=[], metavar="NAME=PATH")
+    add_query_set_options(parser)
     parser.add_argument("--queries", type=int, default=400, help="generated fitting queries per group")
     parser.add_argument("--counts", type=int, nargs="+", default=[5, 10, 20])
     parser.add_argument("--weights", type=float, nargs="+", default=[0.5, 1.0, 2.0])
@@ -92,7 +85,8 @@ def main() -> None:
     args = parser.parse_args()
     started = time.perf_counter()
     catalog = read_catalog(args.catalog)
-    dev = load_queries(args.dev or args.catalog.parent / "queries-dev.jsonl")
+    sets = load_query_sets(args)
+    dev = sets["dev"]
     if args.latency_only:
         shipped = SearchSettings()
         latency = {
@@ -133,10 +127,6 @@ def main() -> None:
     count, weight = int(chosen.split("x")[0]), float(chosen.split("x")[1])
     print(f"chosen {chosen} (worst shortfall {shortfall[chosen]})", flush=True)
 
-    sets = {"dev": dev, "unlike": load_queries(args.unlike)}
-    for spec in args.set:
-        name, _, path = spec.partition("=")
-        sets[name] = load_queries(Path(path))
     check: dict[str, dict[str, dict]] = {}
     for condition in CONDITIONS:
         for name, queries in sets.items():

@@ -17,14 +17,14 @@ import argparse
 import json
 from pathlib import Path
 
+from common import add_query_set_options, load_query_sets
+
 from blendsearch.config import SearchSettings
 from blendsearch.engine import Engine
 from blendsearch.eval.autoqueries import auto_source_ids, generate_auto_queries
-from blendsearch.eval.judgements import Catalog, JudgedQuery, Judgement, load_queries, read_catalog
+from blendsearch.eval.judgements import Catalog, JudgedQuery, Judgement, read_catalog
 from blendsearch.eval.tune import AUTO_RECALL_WEIGHT, TunedSettings, judged_runs, run_metrics, tune
 from blendsearch.query.hybrid import QueryRun
-
-HERE = Path(__file__).resolve().parent
 
 
 def _score(runs: list[QueryRun], judgements: list[Judgement], settings: SearchSettings) -> dict[str, float]:
@@ -61,17 +61,13 @@ def measure(index: Path, catalog: Catalog, sets: dict[str, list[JudgedQuery]], n
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--catalog", type=Path, required=True)
-    parser.add_argument("--dev", type=Path, help="default: queries-dev.jsonl beside the catalogue")
-    parser.add_argument("--unlike", type=Path, default=HERE / "queries" / "unlike-test.jsonl")
+    add_query_set_options(parser, more_sets=False)
     parser.add_argument("--queries", type=int, default=400, help="generated tuning queries")
     parser.add_argument("--out", type=Path)
     parser.add_argument("indexes", nargs="+", help="CONDITION=INDEX_DIR")
     args = parser.parse_args()
     catalog = read_catalog(args.catalog)
-    sets = {
-        "dev": load_queries(args.dev or args.catalog.parent / "queries-dev.jsonl"),
-        "unlike": load_queries(args.unlike),
-    }
+    sets = load_query_sets(args)
     results = {}
     for spec in args.indexes:
         condition, _, index = spec.partition("=")

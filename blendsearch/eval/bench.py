@@ -329,7 +329,9 @@ def _score_methods(
     by: dict[str, dict[str, dict[str, dict[str, float]]]] = {}
     for expand in (False, True):
         as_engine = collect_runs(engine, queries, expand=expand)
-        plain = collect_runs(engine, queries, expand=expand, image_feedback=0)
+        # Where no query got feedback (no model, no product with text) the runs are the same: not run twice.
+        fed = any(run.feedback_ids for run in as_engine)
+        plain = collect_runs(engine, queries, expand=expand, image_feedback=0) if fed else as_engine
         for name, channels in BASE_METHODS.items():
             label = f"{name}+expansion" if expand else name
             runs = as_engine if name in ENGINE_RETRIEVAL else plain
